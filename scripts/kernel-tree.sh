@@ -1,0 +1,143 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Manage a kernel source tree kept as a git repository in the cache.
+#
+#   kernel-tree.sh fetch  <pkg> <srcdir> <debdir>
+#       Download the Debian source package <pkg> (e.g. linux-source-6.1)
+#       into <debdir> and unpack it into <srcdir> as a git repository whose
+#       first commit, tagged "pristine", is the untouched source.
+#
+#   kernel-tree.sh apply  <srcdir> <series-dir>
+#       Reset <srcdir> to "pristine" and apply every patch listed in
+#       <series-dir>/series with git am.  Stops at the first patch that does
+#       not apply and names it.  Does nothing if the same series is already
+#       applied (the working tree is left untouched, so builds stay
+#       incremental).
+#
+# The tree only appears under its final name once it is complete: an
+# interrupted fetch leaves a *.tmp directory behind, never a half tree.
+
+set -euo pipefail
+
+die() {
+	echo "kernel-tree: error: $*" >&2
+	exit 1
+}
+
+need() {
+	command -v "$1" >/dev/null 2>&1 ||
+		die "'$1' not found (install Debian package '$2', or run 'make deps')"
+}
+
+git_tree() {
+	git -C "$1" -c user.name="delayed-rmap pipeline" \
+		-c user.email="pipeline@delayed-rmap.invalid" "${@:2}"
+}
+
+fetch() {
+	local pkg=$1 srcdir=$2 debdir=$3 deb tarball tmp
+
+	if [[ -d $srcdir/.git ]] && git -C "$srcdir" rev-parse -q --verify pristine >/dev/null; then
+		echo "kernel-tree: $srcdir already present ($(git -C "$srcdir" log -1 --format=%s pristine))"
+		return 0
+	fi
+	need apt-get apt
+	need dpkg-deb dpkg
+	need git git
+	need xz xz-utils
+
+	mkdir -p "$debdir"
+	deb=$(find "$debdir" -maxdepth 1 -name "${pkg}_*.deb" -print | sort -V | tail -n1)
+	if [[ -z $deb ]]; then
+		echo "kernel-tree: downloading $pkg"
+		(cd "$debdir" && apt-get download "$pkg") ||
+			die "apt-get download $pkg failed (is 'apt-get update' done and the suite in sources.list?)"
+		deb=$(find "$debdir" -maxdepth 1 -name "${pkg}_*.deb" -print | sort -V | tail -n1)
+		[[ -n $deb ]] || die "apt-get download $pkg produced no .deb in $debdir"
+	fi
+
+	tmp=$srcdir.tmp
+	rm -rf "$tmp"
+	mkdir -p "$tmp"
+	echo "kernel-tree: unpacking $(basename "$deb")"
+	tarball=$(dpkg-deb --contents "$deb" | awk '{print $6}' |
+		grep -E '^\./usr/src/linux-source-[0-9.]+\.tar\.xz$' | head -n1)
+	[[ -n $tarball ]] || die "$deb does not contain a linux-source tarball"
+	dpkg-deb --fsys-tarfile "$deb" | tar -xO "$tarball" |
+		tar -xJ -C "$tmp" --strip-components=1
+
+	[[ -f $tmp/Makefile && -d $tmp/mm ]] || die "unpacked tree in $tmp does not look like Linux"
+	local version
+	version=$(make -s -C "$tmp" kernelversion 2>/dev/null) || version=unknown
+	echo "kernel-tree: committing pristine $version source"
+	git_tree "$tmp" init -q -b pristine-src
+	# The tarball's .gitignore files are part of the source: keep them, but
+	# commit every file that is actually in the tarball.
+	git_tree "$tmp" add -A -f .
+	git_tree "$tmp" commit -q -m "Linux $version (pristine, from $(basename "$deb"))"
+	git_tree "$tmp" tag pristine
+	rm -rf "$srcdir"
+	mv "$tmp" "$srcdir"
+	echo "kernel-tree: $srcdir ready"
+}
+
+apply() {
+	local srcdir=$1 series_dir=$2 series=$2/series stamp want patch n=0
+
+	[[ -d $srcdir/.git ]] || die "$srcdir is not a git tree (run the fetch step first)"
+	git -C "$srcdir" rev-parse -q --verify pristine >/dev/null ||
+		die "$srcdir has no 'pristine' tag"
+	[[ -f $series ]] || die "$series not found"
+
+	# Identity of the series: the content of every listed patch, in order.
+	want=$( (
+		cd "$series_dir"
+		while read -r patch; do
+			[[ -z $patch || $patch == \#* ]] && continue
+			[[ -f $patch ]] || die "patch '$patch' listed in $series does not exist"
+			sha256sum "$patch"
+		done <"$series"
+	) | sha256sum | cut -d' ' -f1)
+	stamp=$srcdir/.git/delayed-rmap-series
+	if [[ -f $stamp && $(cat "$stamp") == "$want" ]] &&
+		[[ -z $(git -C "$srcdir" status --porcelain --untracked-files=no) ]]; then
+		n=$(git -C "$srcdir" rev-list --count pristine..HEAD)
+		echo "kernel-tree: series already applied ($n patches)"
+		return 0
+	fi
+
+	rm -f "$stamp"
+	git -C "$srcdir" am --abort >/dev/null 2>&1 || true
+	git -C "$srcdir" checkout -q -B series pristine
+	git -C "$srcdir" reset -q --hard pristine
+	while read -r patch; do
+		[[ -z $patch || $patch == \#* ]] && continue
+		if ! git_tree "$srcdir" am -q --keep-cr "$(realpath "$series_dir/$patch")"; then
+			git -C "$srcdir" am --abort >/dev/null 2>&1 || true
+			git -C "$srcdir" reset -q --hard pristine
+			die "patch $patch does not apply to $(git -C "$srcdir" log -1 --format=%s pristine)"
+		fi
+		n=$((n + 1))
+		echo "kernel-tree: applied $patch"
+	done <"$series"
+	echo "$want" >"$stamp"
+	echo "kernel-tree: series applied ($n patches)"
+}
+
+[[ $# -ge 1 ]] || die "usage: $0 fetch <pkg> <srcdir> <debdir> | apply <srcdir> <series-dir>"
+cmd=$1
+shift
+case $cmd in
+fetch)
+	[[ $# -eq 3 ]] || die "usage: $0 fetch <pkg> <srcdir> <debdir>"
+	fetch "$@"
+	;;
+apply)
+	[[ $# -eq 2 ]] || die "usage: $0 apply <srcdir> <series-dir>"
+	apply "$@"
+	;;
+*)
+	die "unknown command '$cmd'"
+	;;
+esac
