@@ -19,16 +19,9 @@
 # interrupted fetch leaves a *.tmp directory behind, never a half tree.
 
 set -euo pipefail
-
-die() {
-	echo "kernel-tree: error: $*" >&2
-	exit 1
-}
-
-need() {
-	command -v "$1" >/dev/null 2>&1 ||
-		die "'$1' not found (install Debian package '$2', or run 'make deps')"
-}
+PROG=kernel-tree
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 git_tree() {
 	git -C "$1" -c user.name="delayed-rmap pipeline" \
@@ -49,10 +42,21 @@ fetch() {
 
 	mkdir -p "$debdir"
 	deb=$(find "$debdir" -maxdepth 1 -name "${pkg}_*.deb" -print | sort -V | tail -n1)
+	# As root, apt downloads as user _apt, which cannot write to our cache:
+	# let it download as root instead of warning about it.
+	local -a apt_opts=()
+	[[ $EUID -ne 0 ]] || apt_opts=(-o APT::Sandbox::User=root)
 	if [[ -z $deb ]]; then
 		echo "kernel-tree: downloading $pkg"
-		(cd "$debdir" && apt-get download "$pkg") ||
-			die "apt-get download $pkg failed (is 'apt-get update' done and the suite in sources.list?)"
+		if ! (cd "$debdir" && apt-get "${apt_opts[@]}" download "$pkg"); then
+			# Stale or missing package lists are the usual cause.
+			[[ $EUID -eq 0 ]] ||
+				die "apt-get download $pkg failed (run 'apt-get update' as root; is its suite in sources.list?)"
+			echo "kernel-tree: apt-get download failed: apt-get update and retry"
+			apt-get update -q
+			(cd "$debdir" && apt-get "${apt_opts[@]}" download "$pkg") ||
+				die "apt-get download $pkg failed (is its suite, e.g. bookworm-security, in sources.list?)"
+		fi
 		deb=$(find "$debdir" -maxdepth 1 -name "${pkg}_*.deb" -print | sort -V | tail -n1)
 		[[ -n $deb ]] || die "apt-get download $pkg produced no .deb in $debdir"
 	fi
@@ -82,8 +86,22 @@ fetch() {
 	echo "kernel-tree: $srcdir ready"
 }
 
+# restore_mtimes <srcdir> <old-commit> <mtimes-file>: give back its recorded
+# modification time to every file whose content is the same in HEAD as in
+# <old-commit>.
+restore_mtimes() {
+	local srcdir=$1 old=$2 list=$3 mtime file
+	[[ -s $list ]] || return 0
+	while IFS= read -r -d '' mtime && IFS= read -r -d '' file; do
+		[[ -f $srcdir/$file ]] || continue
+		git -C "$srcdir" diff --quiet "$old" HEAD -- "$file" || continue
+		touch -m -d "@$mtime" -- "$srcdir/$file"
+	done <"$list"
+	rm -f "$list"
+}
+
 apply() {
-	local srcdir=$1 series_dir=$2 series=$2/series stamp want patch n=0
+	local srcdir=$1 series_dir=$2 series=$2/series stamp want patch n=0 old mtimes
 
 	[[ -d $srcdir/.git ]] || die "$srcdir is not a git tree (run the fetch step first)"
 	git -C "$srcdir" rev-parse -q --verify pristine >/dev/null ||
@@ -109,7 +127,15 @@ apply() {
 
 	rm -f "$stamp"
 	git -C "$srcdir" am --abort >/dev/null 2>&1 || true
-	git -C "$srcdir" checkout -q -B series pristine
+	# Re-applying rewrites every file the old series touched.  Remember their
+	# modification times so the ones the new series leaves byte-identical can
+	# get them back afterwards: then make rebuilds only what really changed
+	# (a header like tlb.h is included by most of the kernel).
+	old=$(git -C "$srcdir" rev-parse -q --verify HEAD) || old=pristine
+	mtimes=$srcdir/.git/delayed-rmap-mtimes
+	git -C "$srcdir" diff -z --name-only pristine "$old" -- |
+		(cd "$srcdir" && xargs -0r stat --printf '%.9Y\0%n\0' -- 2>/dev/null) >"$mtimes" || true
+	git -C "$srcdir" checkout -q -f -B series pristine
 	git -C "$srcdir" reset -q --hard pristine
 	while read -r patch; do
 		[[ -z $patch || $patch == \#* ]] && continue
@@ -121,6 +147,7 @@ apply() {
 		n=$((n + 1))
 		echo "kernel-tree: applied $patch"
 	done <"$series"
+	restore_mtimes "$srcdir" "$old" "$mtimes"
 	echo "$want" >"$stamp"
 	echo "kernel-tree: series applied ($n patches)"
 }
@@ -128,6 +155,7 @@ apply() {
 [[ $# -ge 1 ]] || die "usage: $0 fetch <pkg> <srcdir> <debdir> | apply <srcdir> <series-dir>"
 cmd=$1
 shift
+lock_cache
 case $cmd in
 fetch)
 	[[ $# -eq 3 ]] || die "usage: $0 fetch <pkg> <srcdir> <debdir>"

@@ -1,0 +1,160 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# delayed-rmap: the single entry point.  `make help` lists the targets.
+#
+# Everything downloaded or built lives in $(CACHE_DIR), outside the
+# repository; kernel builds are O= builds and incremental.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+.NOTPARALLEL:
+MAKEFLAGS += --no-print-directory
+
+REPO := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+
+# ---------------------------------------------------------------- variables
+ifeq ($(strip $(or $(XDG_CACHE_HOME),$(HOME))),)
+$(error neither XDG_CACHE_HOME nor HOME is set: set CACHE_DIR=/some/dir)
+endif
+CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/delayed-rmap
+override CACHE_DIR := $(abspath $(CACHE_DIR))
+ifneq ($(filter $(REPO) $(REPO)/%,$(CACHE_DIR)),)
+$(error CACHE_DIR=$(CACHE_DIR) is inside the repository: choose a directory outside it)
+endif
+# Your own 6.1.y tree instead of the fetched Debian one: not fetched, no
+# series applied, built with O= in the cache.
+KDIR ?=
+JOBS ?= $(shell nproc)
+PATCHES_DIR ?= $(REPO)/patches/6.1
+override PATCHES_DIR := $(abspath $(PATCHES_DIR))
+# Command run in the guest by boot-6.1, taken literally ($ needs no escaping).
+CMD ?= uname -a
+override CMD := $(value CMD)
+ACCEL ?= auto
+VNG_CPUS ?= 4
+VNG_MEMORY ?= 2G
+VNG_VERSION ?= 1.42
+export CACHE_DIR CMD ACCEL VNG_CPUS VNG_MEMORY VNG_VERSION
+
+SRC_6_1 := $(CACHE_DIR)/src/linux-6.1
+DEB_DIR := $(CACHE_DIR)/debs
+RESULTS := $(CACHE_DIR)/results
+ifneq ($(strip $(KDIR)),)
+override KDIR := $(abspath $(KDIR))
+# One build directory per KDIR, never shared with the fetched tree's.
+KDIR_ID := $(shell printf '%s' '$(KDIR)' | sha256sum | cut -c1-12)
+TREE_6_1 := $(KDIR)
+BUILD_ROOT := $(CACHE_DIR)/build/kdir-$(KDIR_ID)
+else
+TREE_6_1 := $(SRC_6_1)
+BUILD_ROOT := $(CACHE_DIR)/build
+endif
+BUILD_6_1 := $(BUILD_ROOT)/linux-6.1-x86_64
+KERNEL_FRAGMENTS := $(sort $(wildcard $(REPO)/configs/6.1-*.config))
+
+S := $(REPO)/scripts
+
+# ------------------------------------------------------------------ targets
+.PHONY: help deps deps-check source-6.1 apply-6.1 kernel-6.1 boot-6.1 \
+	boot-smoke checkpatch compile-matrix series-bisect typecheck check
+
+help:
+	@echo 'delayed-rmap pipeline (6.1 series)'
+	@echo
+	@echo 'Targets:'
+	@echo '  help            this text (default)'
+	@echo '  deps            install every tool (Debian packages, virtme-ng); idempotent, root'
+	@echo '  deps-check      only check that every tool is installed'
+	@echo '  source-6.1      fetch Debian linux-source-6.1 into $$(CACHE_DIR)/src/linux-6.1'
+	@echo '  apply-6.1       reset that tree to pristine and apply $$(PATCHES_DIR)/series'
+	@echo '  kernel-6.1      build the slim x86_64 test kernel (configs/6.1-*.config)'
+	@echo '  boot-6.1        boot it with virtme-ng and run CMD in the guest (its exit status)'
+	@echo '  boot-smoke      boot it and check that the guest runs it (uname -r)'
+	@echo '  checkpatch      checkpatch.pl --strict on every patch of the series: 0/0/0 required'
+	@echo '  compile-matrix  mm/ + arch mm code for x86_64 SMP, x86_64 !SMP, arm64, s390x; no warnings'
+	@echo '  series-bisect   the same matrix for every prefix of the series (each patch builds)'
+	@echo '  typecheck       encoded page pointers: compile-time rules hold (and can fail)'
+	@echo '  check           all of the above (without deps) and a verdict'
+	@echo
+	@echo 'Variables (current value):'
+	@echo '  CACHE_DIR    = $(CACHE_DIR)'
+	@echo '  KDIR         = $(KDIR)  (your own 6.1.y tree: no fetch, no series)'
+	@echo '  JOBS         = $(JOBS)'
+	@echo '  PATCHES_DIR  = $(PATCHES_DIR)'
+	@echo '  CMD          = $(CMD)  (boot-6.1)'
+	@echo '  ACCEL        = $(ACCEL)  (auto|kvm|tcg)'
+	@echo '  VNG_CPUS     = $(VNG_CPUS), VNG_MEMORY = $(VNG_MEMORY)'
+	@echo '  tree         = $(TREE_6_1)'
+	@echo '  build        = $(BUILD_6_1)'
+	@echo
+	@echo 'Example: make boot-6.1 CMD='"'"'cat /proc/cpuinfo | grep -c processor'"'"
+
+deps:
+	@$(S)/deps.sh install
+
+deps-check:
+	@$(S)/deps.sh check
+
+source-6.1:
+ifneq ($(strip $(KDIR)),)
+	@[[ -f '$(KDIR)/Makefile' && -d '$(KDIR)/mm' ]] || { echo "error: KDIR=$(KDIR) is not a kernel tree" >&2; exit 1; }
+	@v=$$(make -s -C '$(KDIR)' kernelversion); [[ $$v == 6.1.* ]] || \
+		{ echo "error: KDIR=$(KDIR) is Linux $$v, not 6.1.y" >&2; exit 1; }; \
+		echo "using KDIR=$(KDIR) (Linux $$v): not fetching"
+else
+	@$(S)/kernel-tree.sh fetch linux-source-6.1 '$(SRC_6_1)' '$(DEB_DIR)'
+endif
+
+apply-6.1: source-6.1
+	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/apply-6.1.txt'
+ifneq ($(strip $(KDIR)),)
+	@echo "KDIR=$(KDIR) used as is (series not applied)" | tee '$(RESULTS)/apply-6.1.txt'
+else
+	@$(S)/kernel-tree.sh apply '$(SRC_6_1)' '$(PATCHES_DIR)'
+	@n=$$(git -C '$(SRC_6_1)' rev-list --count pristine..HEAD); \
+		echo "series applied ($$n patches)" | tee '$(RESULTS)/apply-6.1.txt'
+endif
+
+kernel-6.1: apply-6.1
+	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/kernel-6.1.txt'
+	@$(S)/build-kernel.sh '$(TREE_6_1)' '$(BUILD_6_1)' '$(JOBS)' $(KERNEL_FRAGMENTS)
+	@echo "$$(sed -n 's/^release=//p' '$(BUILD_6_1)/.delayed-rmap-built') built ($(BUILD_6_1))" \
+		>'$(RESULTS)/kernel-6.1.txt'
+
+# Boots what kernel-6.1 last built completely; does not rebuild.
+boot-6.1:
+	@$(S)/vng-run.sh '$(BUILD_6_1)' "$$CMD"
+
+boot-smoke:
+	@mkdir -p '$(RESULTS)'
+	@$(S)/boot-smoke.sh '$(TREE_6_1)' '$(BUILD_6_1)' '$(RESULTS)/boot-smoke.txt'
+
+checkpatch: source-6.1
+	@mkdir -p '$(RESULTS)'
+	@$(S)/checkpatch.sh '$(TREE_6_1)' '$(PATCHES_DIR)' '$(RESULTS)/checkpatch.txt'
+
+compile-matrix: apply-6.1
+	@mkdir -p '$(RESULTS)'
+	@$(S)/compile-matrix.sh '$(TREE_6_1)' '$(BUILD_ROOT)' '$(JOBS)' '$(RESULTS)/compile-matrix.txt'
+
+series-bisect: apply-6.1
+	@mkdir -p '$(RESULTS)'
+ifneq ($(strip $(KDIR)),)
+	@echo "series bisect: not applicable (KDIR=$(KDIR) is used as is, no series applied)" | \
+		tee '$(RESULTS)/series-bisect.txt'
+else
+	@$(S)/series-bisect.sh '$(TREE_6_1)' '$(BUILD_ROOT)' '$(JOBS)' '$(RESULTS)/series-bisect.txt'
+endif
+
+# Needs a complete build of the test kernel (make kernel-6.1).
+typecheck:
+	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/typecheck.txt'
+	@[[ -f '$(BUILD_6_1)/.delayed-rmap-built' ]] || \
+		{ echo "error: no complete kernel build in $(BUILD_6_1): run make kernel-6.1" >&2; exit 1; }
+	@$(S)/encoded-page-typecheck.sh '$(BUILD_6_1)' | tee '$(RESULTS)/typecheck.log'
+	@echo "typecheck: $$(grep -c '^ok' '$(RESULTS)/typecheck.log')/4 compile-time checks OK" \
+		>'$(RESULTS)/typecheck.txt'
+
+check:
+	@$(S)/check.sh '$(RESULTS)' $(MAKE) -f '$(REPO)/Makefile'

@@ -1,0 +1,59 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Configure and build the slim x86_64 test kernel, incrementally.
+#
+#   build-kernel.sh <srcdir> <outdir> <jobs> <fragment>...
+#
+# .config = `make tinyconfig` + the fragments (see configs/), redone only when
+# the fragments change.  Builds bzImage and modules with O=<outdir>.
+#
+# <outdir>/.delayed-rmap-built exists only while <outdir> holds a complete
+# build of the current configuration: it is removed before make starts and
+# written after make succeeds, so an interrupted or failed build never looks
+# complete (scripts/vng-run.sh refuses to boot without it).  Any warning
+# fails the build (CONFIG_WERROR plus a scan of the log).
+
+set -euo pipefail
+PROG=build-kernel
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+[[ $# -ge 4 ]] || die "usage: $0 <srcdir> <outdir> <jobs> <fragment>..."
+src=$1 out=$2 jobs=$3
+shift 3
+
+need_kbuild_tools
+lock_cache
+[[ -f $src/Makefile && -d $src/mm ]] || die "$src is not a kernel source tree"
+
+mkdir -p "$out"
+out=$(realpath "$out")
+built=$out/.delayed-rmap-built
+kmake=(make -C "$src" O="$out" ARCH=x86_64)
+
+kconfig_setup "$src" "$out" x86_64 "" tinyconfig "$@"
+
+rm -f "$built"
+targets=(bzImage)
+grep -q '^CONFIG_MODULES=y' "$out/.config" && targets+=(modules)
+log "building ${targets[*]} in $out with $jobs jobs"
+start=$SECONDS
+buildlog=$out/.build.log
+"${kmake[@]}" -j"$jobs" "${targets[@]}" 2>&1 | tee "$buildlog"
+# CONFIG_WERROR (configs/6.1-base.config) turns compiler warnings into
+# errors; objtool, modpost and linker warnings are caught here.
+nwarn=$(count_warnings "$buildlog" "$src" "$out")
+((nwarn == 0)) || die "$nwarn warning(s) in the build (grep -i warning: $buildlog)"
+# Kbuild's syncconfig may have updated .config (Kconfig changed by a patch):
+# the result must still honour the fragments.
+verify_config "$out/.config" "$@"
+
+release=$("${kmake[@]}" -s kernelrelease)
+{
+	echo "release=$release"
+	echo "source=$src"
+	echo "head=$(git -C "$src" rev-parse HEAD 2>/dev/null || echo none)"
+	echo "built=$(date -u +%FT%TZ)"
+} >"$built"
+log "built $release ($out/arch/x86/boot/bzImage, $((SECONDS - start)) s)"

@@ -1,0 +1,80 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run the steps of `make check` and print the verdict block.
+#
+#   check.sh <results-dir> <make-command>...
+#
+# Runs "<make-command> <step>" for each step.  deps-check, source-6.1 and
+# apply-6.1 stop the run when they fail; checkpatch, compile-matrix and
+# kernel-6.1 are independent, so a failure is recorded and the next step
+# still runs (boot-smoke is skipped when the kernel did not build).  Each
+# step leaves a one-line summary in <results-dir>/<step>.txt.
+
+set -euo pipefail
+PROG=check
+KEEP_MAKEFLAGS=1 # the steps are run by the top-level make: keep its variables
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+[[ $# -ge 2 ]] || die "usage: $0 <results-dir> <make-command>..."
+results=$1
+shift
+lock_cache
+steps=(deps-check source-6.1 apply-6.1 checkpatch compile-matrix series-bisect kernel-6.1 typecheck boot-smoke)
+fatal=" deps-check source-6.1 apply-6.1 "
+
+rm -rf "$results"
+mkdir -p "$results"
+declare -A status
+passed=0 total_start=$SECONDS
+for step in "${steps[@]}"; do
+	if [[ ($step == boot-smoke || $step == typecheck) && ${status[kernel-6.1]:-} != PASS ]]; then
+		status[$step]=SKIP
+		continue
+	fi
+	echo
+	echo "=== check: $step"
+	start=$SECONDS
+	if "$@" "$step"; then
+		status[$step]=PASS
+		passed=$((passed + 1))
+	else
+		status[$step]=FAIL
+	fi
+	echo "=== check: $step: ${status[$step]} ($((SECONDS - start)) s)"
+	if [[ ${status[$step]} == FAIL && $fatal == *" $step "* ]]; then
+		break
+	fi
+done
+
+line() {
+	local step=$1 label=$2 text
+	text=$(cat "$results/$step.txt" 2>/dev/null || true)
+	case ${status[$step]:-SKIP} in
+	FAIL) text=${text:-failed (see its output above)} ;;
+	SKIP) text=${text:-not run} ;;
+	esac
+	printf '  %-4s  %-15s %s\n' "${status[$step]:-SKIP}" "$label" "${text:--}"
+}
+
+echo
+echo "==================== delayed-rmap: make check ===================="
+line apply-6.1 "series"
+line checkpatch "checkpatch"
+line compile-matrix "compile matrix"
+line series-bisect "each patch"
+line kernel-6.1 "kernel"
+line typecheck "encoded ptrs"
+line boot-smoke "boot"
+elapsed=$((SECONDS - total_start))
+echo "  took $((elapsed / 60)) min $((elapsed % 60)) s"
+if ((passed == ${#steps[@]})); then
+	echo "  VERDICT: PASS"
+else
+	echo "  VERDICT: FAIL"
+fi
+echo "=================================================================="
+# Steps skipped or never reached count as failed.
+echo "check: $passed passed, $((${#steps[@]} - passed)) failed"
+((passed == ${#steps[@]}))

@@ -1,0 +1,155 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Tools the pipeline needs, in one place.
+#
+#   deps.sh install   install what is missing (Debian packages, virtme-ng
+#                     from PyPI); idempotent; needs root only if something
+#                     is missing
+#   deps.sh check     only check that every tool is there; name the Debian
+#                     package (or pip package) of each missing one
+#
+# Environment: VNG_VERSION (virtme-ng version to install, default 1.42).
+
+set -euo pipefail
+PROG=deps
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+VNG_VERSION=${VNG_VERSION:-1.42}
+
+# Debian packages, and for each a file or command that shows it is there
+# ("package:probe"; a probe with a / is a path, otherwise a command).
+DEB_TOOLS=(
+	build-essential:make build-essential:gcc binutils:as binutils:ld
+	bc:bc bison:bison flex:flex perl:perl
+	libelf-dev:/usr/include/libelf.h libssl-dev:/usr/include/openssl/ssl.h
+	openssl:openssl dwarves:pahole cpio:cpio kmod:depmod rsync:rsync git:git
+	xz-utils:xz zstd:zstd dpkg:dpkg-deb apt:apt-get coreutils:timeout
+	python3:python3 python3-pip:/usr/lib/python3/dist-packages/pip
+	gcc-aarch64-linux-gnu:aarch64-linux-gnu-gcc
+	gcc-s390x-linux-gnu:s390x-linux-gnu-gcc
+	qemu-system-x86:qemu-system-x86_64
+	# virtme-ng: the guest's init needs the host's udevd to create
+	# /dev/virtio-ports/*, without which vng cannot return the command's
+	# exit status; busybox builds vng's initramfs when one is needed.
+	udev:/lib/systemd/systemd-udevd busybox-static:/bin/busybox
+	e2fsprogs:mkfs.ext4 shellcheck:shellcheck
+)
+
+# ---------------------------------------------------------------------------
+# Rust (7.2 kernel with the Rust module): NOT installed yet.  When the Rust
+# part lands, move these into DEB_TOOLS / install them below:
+#   Debian:    rustc-web:rustc rust-web-src:/usr/lib/rustlib/src
+#              libclang-19-dev:/usr/lib/llvm-19/lib/libclang.so
+#   crates.io: bindgen-cli (cargo install --locked bindgen-cli)
+# (see /work/shared/DESIGN.md section 5 for the versions that work)
+RUST_DEB_TOOLS=()
+RUST_CRATES=()
+# ---------------------------------------------------------------------------
+
+have() {
+	if [[ $1 == */* ]]; then
+		[[ -e $1 ]]
+	else
+		command -v "$1" >/dev/null 2>&1
+	fi
+}
+
+# Where pip puts console scripts (vng may be installed outside PATH).
+vng_path() {
+	command -v vng 2>/dev/null && return 0
+	local dir
+	dir=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null) || return 1
+	[[ -x $dir/vng ]] && echo "$dir/vng"
+}
+
+missing_debs() {
+	local entry
+	for entry in "${DEB_TOOLS[@]}" "${RUST_DEB_TOOLS[@]}"; do
+		have "${entry#*:}" || echo "${entry%%:*}"
+	done | sort -u
+}
+
+check() {
+	local entry bad=0
+	for entry in "${DEB_TOOLS[@]}"; do
+		if ! have "${entry#*:}"; then
+			echo "deps: missing '${entry#*:}': install Debian package '${entry%%:*}'" >&2
+			bad=1
+		fi
+	done
+	if ! vng_path >/dev/null; then
+		echo "deps: missing 'vng': pip install virtme-ng==$VNG_VERSION" >&2
+		bad=1
+	fi
+	((bad == 0)) || die "tools missing: run 'make deps' (as root)"
+	log "all tools present"
+}
+
+apt_lists_fresh() {
+	[[ -n $(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -1440 -print -quit 2>/dev/null) ]]
+}
+
+install_debs() {
+	local -a pkgs
+	mapfile -t pkgs < <(missing_debs)
+	if ((${#pkgs[@]} == 0)); then
+		log "Debian packages: all present"
+		return 0
+	fi
+	((EUID == 0)) || die "missing Debian packages (${pkgs[*]}): run 'make deps' as root"
+	export DEBIAN_FRONTEND=noninteractive
+	local updated=0
+	if ! apt_lists_fresh; then
+		log "apt lists missing or older than a day: apt-get update"
+		apt-get update -q
+		updated=1
+	fi
+	log "installing ${pkgs[*]}"
+	if ! apt-get install -y -q --no-install-recommends "${pkgs[@]}"; then
+		((updated == 0)) || die "apt-get install ${pkgs[*]} failed"
+		log "apt-get install failed: apt-get update and retry"
+		apt-get update -q
+		apt-get install -y -q --no-install-recommends "${pkgs[@]}" ||
+			die "apt-get install ${pkgs[*]} failed"
+	fi
+	mapfile -t pkgs < <(missing_debs)
+	((${#pkgs[@]} == 0)) || die "still missing after install: ${pkgs[*]}"
+}
+
+install_vng() {
+	local have_version pip_flags=()
+	need python3 python3
+	have_version=$(python3 -m pip show virtme-ng 2>/dev/null | sed -n 's/^Version: //p' || true)
+	if [[ $have_version == "$VNG_VERSION" ]] && vng_path >/dev/null; then
+		log "virtme-ng $VNG_VERSION: present ($(vng_path))"
+		return 0
+	fi
+	python3 -m pip --version >/dev/null 2>&1 ||
+		die "pip for $(command -v python3) not found: install Debian package 'python3-pip'"
+	# A Debian-managed python refuses pip installs (PEP 668) unless told to.
+	if [[ -f $(python3 -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')/EXTERNALLY-MANAGED ]]; then
+		pip_flags+=(--break-system-packages)
+	fi
+	log "pip install virtme-ng==$VNG_VERSION${pip_flags[*]:+ ${pip_flags[*]}}"
+	python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \
+		"${pip_flags[@]}" "virtme-ng==$VNG_VERSION"
+	# pyenv only sees new console scripts after a rehash.
+	if command -v pyenv >/dev/null 2>&1; then
+		pyenv rehash || true
+	fi
+	vng_path >/dev/null || die "vng not found after pip install virtme-ng"
+	log "virtme-ng $VNG_VERSION installed ($(vng_path))"
+}
+
+case ${1:-} in
+check) check ;;
+install)
+	install_debs
+	install_vng
+	((${#RUST_CRATES[@]} == 0)) || die "Rust crates are not wired in yet"
+	check
+	;;
+*) die "usage: $0 install|check" ;;
+esac

@@ -1,0 +1,164 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# Helpers shared by the pipeline scripts.  Source it, do not run it:
+#   . "$(dirname "$0")/lib.sh"
+# The sourcing script sets PROG (its name, used as the message prefix).
+
+# Scripts run from the top-level Makefile: keep its variables (KDIR, JOBS,
+# CMD, ...) and jobserver out of the kernel's make, which gets -j itself.
+# (check.sh, which runs the top-level make again, sets KEEP_MAKEFLAGS.)
+if [[ -z ${KEEP_MAKEFLAGS:-} ]]; then
+	unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
+fi
+
+die() {
+	echo "${PROG:-delayed-rmap}: error: $*" >&2
+	exit 1
+}
+
+log() {
+	echo "${PROG:-delayed-rmap}: $*"
+}
+
+# lock_cache: serialise the steps that change $CACHE_DIR (apply, builds):
+# two makes sharing a cache must not rewrite one tree at once.  The lock is
+# held until the calling process (and what it started) exits; a step run by
+# a process that already holds it (make check) does not wait for itself.
+lock_cache() {
+	[[ -n ${CACHE_DIR:-} && -z ${DELAYED_RMAP_LOCKED:-} ]] || return 0
+	mkdir -p "$CACHE_DIR"
+	exec {lock_fd}>>"$CACHE_DIR/.lock"
+	if ! flock -n "$lock_fd"; then
+		log "waiting for another make using $CACHE_DIR"
+		flock "$lock_fd"
+	fi
+	export DELAYED_RMAP_LOCKED=1
+}
+
+# need <command> <debian-package>: fail clearly if a tool is missing.
+need() {
+	command -v "$1" >/dev/null 2>&1 ||
+		die "'$1' not found: install Debian package '$2' (or run 'make deps' as root)"
+}
+
+# need_file <path> <debian-package>: same, for headers and the like.
+need_file() {
+	[[ -e $1 ]] ||
+		die "'$1' not found: install Debian package '$2' (or run 'make deps' as root)"
+}
+
+# The host tools every kernel build needs (native x86_64 build).
+need_kbuild_tools() {
+	need make make
+	need gcc gcc
+	need flex flex
+	need bison bison
+	need bc bc
+	need perl perl
+	need openssl openssl
+	need_file /usr/include/libelf.h libelf-dev
+	need_file /usr/include/openssl/ssl.h libssl-dev
+}
+
+# config_wanted <fragment>...: print "NAME VALUE" for every option the
+# fragments set, the last fragment winning ("n" for "is not set").
+config_wanted() {
+	awk '
+		/^CONFIG_[A-Za-z0-9_]+=/ {
+			i = index($0, "="); name = substr($0, 1, i - 1)
+			want[name] = substr($0, i + 1); order[name] = ++n
+		}
+		/^# CONFIG_[A-Za-z0-9_]+ is not set$/ {
+			want[$2] = "n"; order[$2] = ++n
+		}
+		END { for (k in want) print order[k], k, want[k] }
+	' "$@" | sort -n | cut -d' ' -f2-
+}
+
+# verify_config <.config> <fragment>...: every option the fragments set must
+# have exactly that value in <.config>.  merge_config.sh only warns when
+# Kconfig drops a request (unmet dependency, typo, option not in this tree),
+# so check it here and fail naming each option.
+verify_config() {
+	local config=$1 name want got bad=0
+	shift
+	[[ -f $config ]] || die "$config missing"
+	while read -r name want; do
+		got=$(grep -m1 "^$name=" "$config" | cut -d= -f2- || true)
+		[[ -n $got ]] || got=n
+		if [[ $got != "$want" ]]; then
+			echo "${PROG:-delayed-rmap}: $name: fragment wants '$want', $config has '$got'" >&2
+			bad=$((bad + 1))
+		fi
+	done < <(config_wanted "$@")
+	((bad == 0)) ||
+		die "$bad option(s) of $(printf '%s ' "${@##*/}")did not end up in $config (missing dependency or unknown option?)"
+}
+
+# kconfig_setup <srcdir> <outdir> <arch> <cross-prefix> <base-target> <fragment>...
+#
+# Make <outdir>/.config = `make <base-target>` + fragments (merge_config.sh) +
+# olddefconfig, then verify it.  Reconfigures only when the inputs changed
+# (hash stamp), so an unchanged configuration keeps the build incremental.
+kconfig_setup() {
+	local src=$1 out=$2 arch=$3 cross=$4 base=$5 stamp want f
+	shift 5
+	local -a kmake=(make -s -C "$src" O="$out" ARCH="$arch")
+	[[ -n $cross ]] && kmake+=(CROSS_COMPILE="$cross")
+
+	for f in "$@"; do
+		[[ -f $f ]] || die "config fragment $f not found"
+	done
+	stamp=$out/.delayed-rmap-config
+	want=$(
+		echo "base=$base arch=$arch cross=$cross"
+		"${cross}gcc" --version | head -n1
+		for f in "$@"; do
+			echo "== ${f##*/}"
+			cat "$f"
+		done
+	)
+	want=$(sha256sum <<<"$want" | cut -d' ' -f1)
+
+	if [[ -f $out/.config && -f $stamp && $(<"$stamp") == "$want" ]]; then
+		log "$out: configuration up to date"
+	else
+		log "$out: configuring ($base + ${*##*/})"
+		rm -f "$stamp"
+		mkdir -p "$out"
+		# The base target's own Kconfig noise (tinyconfig warns about the
+		# choices tiny.config overrides) is upstream's, not ours: keep it in a
+		# log of its own so the build logs only show what the fragments cause.
+		"${kmake[@]}" "$base" >"$out/.base-config.log" 2>&1 ||
+			{
+				cat "$out/.base-config.log" >&2
+				die "make $base failed"
+			}
+		"$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "$@" >"$out/.merge_config.log" 2>&1 ||
+			{
+				cat "$out/.merge_config.log" >&2
+				die "merge_config.sh failed"
+			}
+		"${kmake[@]}" olddefconfig
+	fi
+	verify_config "$out/.config" "$@"
+	echo "$want" >"$stamp"
+}
+
+# count_warnings <log> <srcdir> <outdir>: print how many "warning:" lines
+# <log> has, and delete the objects they name from <outdir>.  A warning that
+# is not an error (objtool, modpost, a file built without -Werror) still
+# produces its object, so the next incremental build would be silent: removing
+# the object makes the warning come back until it is fixed.
+count_warnings() {
+	local log=$1 src=$2 out=$3 n obj
+	n=$(grep -ci 'warning:' "$log" || true)
+	((n == 0)) || while read -r obj; do
+		[[ -n $obj ]] && rm -f -- "$out/$obj"
+	done < <(grep -i 'warning:' "$log" | sed -nE \
+		-e "s#^$src/##" \
+		-e 's#^([^ :]+)\.[cS]:[0-9]+:([0-9]+:)? warning:.*#\1.o#p' \
+		-e 's#^([^ :]+\.o): warning:.*#\1#p' | sort -u)
+	echo "$n"
+}

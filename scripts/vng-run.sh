@@ -1,0 +1,151 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot a kernel built by scripts/build-kernel.sh with virtme-ng and run one
+# command in the guest; exit with the command's exit status.
+#
+#   vng-run.sh <builddir> <command>
+#
+# The guest sees the host's root file system read-only (virtiofs, or 9p when
+# no usable virtiofsd exists); /tmp is a writable tmpfs.  If the guest dies
+# (panic, oops: "oops=panic panic=-1" is on the command line by default) vng
+# exits with 255.
+#
+# Environment:
+#   ACCEL=auto|kvm|tcg  accelerator; auto (default) probes whether KVM really
+#                       works (scripts/kvm-probe.S: a tiny BIOS that enters
+#                       long mode and exits QEMU through isa-debug-exit) and
+#                       falls back to TCG otherwise.
+#   VNG_CPUS=4          guest vCPUs (the race tests need >= 2)
+#   VNG_MEMORY=2G       guest memory
+#   VNG_APPEND=...      extra kernel command line (default "oops=panic panic=-1")
+#   VNG_TIMEOUT=0       seconds before the whole run is killed (0: none)
+#   VNG_RWDIRS=...      space-separated host directories made writable in the guest
+#   VNG_OPTS=...        further vng options, word-split
+#   CACHE_DIR           where the KVM probe's verdict is cached (per host boot)
+
+set -euo pipefail
+PROG=vng-run
+here=$(dirname "$(realpath "$0")")
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+[[ $# -eq 2 ]] || die "usage: $0 <builddir> <command>"
+out=$1 cmd=$2
+ACCEL=${ACCEL:-auto}
+VNG_CPUS=${VNG_CPUS:-4}
+VNG_MEMORY=${VNG_MEMORY:-2G}
+VNG_APPEND=${VNG_APPEND-oops=panic panic=-1}
+VNG_TIMEOUT=${VNG_TIMEOUT:-0}
+VNG_RWDIRS=${VNG_RWDIRS:-}
+VNG_OPTS=${VNG_OPTS:-}
+
+# pip may put vng outside PATH (e.g. ~/.local/bin): look where python puts scripts.
+if ! command -v vng >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1; then
+	PATH=$PATH:$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
+fi
+command -v vng >/dev/null 2>&1 ||
+	die "'vng' not found: install it with 'pip install virtme-ng' (or run 'make deps' as root)"
+need qemu-system-x86_64 qemu-system-x86
+need timeout coreutils
+
+[[ -f $out/.delayed-rmap-built ]] ||
+	die "no complete kernel build in $out (run 'make kernel-6.1' first)"
+[[ -f $out/arch/x86/boot/bzImage ]] || die "$out/arch/x86/boot/bzImage missing"
+
+# kvm_probe: exit status 0 if QEMU can really run a guest with KVM here.
+# /dev/kvm can exist and still fail (MSR aborts, hangs), so run a guest:
+# scripts/kvm-probe.S goes from the reset vector into 64-bit long mode and
+# exits QEMU with status 3 through isa-debug-exit.
+kvm_probe_reason=
+kvm_probe() {
+	local dir rc=0
+	if [[ ! -c /dev/kvm ]]; then
+		kvm_probe_reason="no /dev/kvm"
+		return 1
+	fi
+	if [[ ! -r /dev/kvm || ! -w /dev/kvm ]]; then
+		kvm_probe_reason="/dev/kvm not accessible to $(id -un)"
+		return 1
+	fi
+	need as binutils
+	need ld binutils
+	dir=$(mktemp -d)
+	as --64 -o "$dir/probe.o" "$here/kvm-probe.S"
+	ld -m elf_x86_64 -Ttext 0 --oformat binary -o "$dir/probe.bin" "$dir/probe.o"
+	timeout 15 qemu-system-x86_64 -accel kvm -cpu host -machine pc \
+		-display none -nodefaults -no-reboot \
+		-device isa-debug-exit,iobase=0xf4,iosize=4 \
+		-bios "$dir/probe.bin" >"$dir/log" 2>&1 || rc=$?
+	rm -rf "$dir"
+	case $rc in
+	3) return 0 ;;
+	124) kvm_probe_reason="QEMU with KVM hung (long-mode probe timed out after 15 s)" ;;
+	*) kvm_probe_reason="QEMU with KVM failed (probe exit status $rc)" ;;
+	esac
+	return 1
+}
+
+case $ACCEL in
+kvm)
+	accel=kvm why="ACCEL=kvm"
+	[[ -c /dev/kvm ]] || die "ACCEL=kvm but there is no /dev/kvm"
+	;;
+tcg) accel=tcg why="ACCEL=tcg" ;;
+auto)
+	# Cache the verdict for this boot of the host: the probe costs up to 15 s
+	# when KVM hangs.
+	probe_cache=
+	if [[ -n ${CACHE_DIR:-} && -r /proc/sys/kernel/random/boot_id ]]; then
+		probe_cache=$CACHE_DIR/kvm-probe.$(</proc/sys/kernel/random/boot_id)
+	fi
+	if [[ -n $probe_cache && -f $probe_cache ]]; then
+		read -r accel why <"$probe_cache"
+		why="$why (cached probe)"
+	elif kvm_probe; then
+		accel=kvm why="KVM probe passed"
+	else
+		accel=tcg why="$kvm_probe_reason"
+	fi
+	if [[ -n $probe_cache && ! -f $probe_cache ]]; then
+		mkdir -p "$CACHE_DIR"
+		echo "$accel $why" >"$probe_cache"
+	fi
+	;;
+*) die "ACCEL must be auto, kvm or tcg (got '$ACCEL')" ;;
+esac
+log "accelerator: $accel ($why)" >&2
+
+vng_args=(--run "$out" --cpus "$VNG_CPUS" --memory "$VNG_MEMORY")
+[[ $accel == tcg ]] && vng_args+=(--disable-kvm)
+[[ -n $VNG_APPEND ]] && vng_args+=(--append "$VNG_APPEND")
+for d in $VNG_RWDIRS; do
+	vng_args+=(--rwdir "$d")
+done
+# shellcheck disable=SC2206 # VNG_OPTS is meant to be word-split
+vng_args+=($VNG_OPTS)
+vng_args+=(--exec "$cmd")
+
+log >&2 "booting $(sed -n 's/^release=//p' "$out/.delayed-rmap-built") with $VNG_CPUS vCPUs, $VNG_MEMORY"
+run=(vng "${vng_args[@]}")
+[[ $VNG_TIMEOUT == 0 ]] || run=(timeout --kill-after=10 "$VNG_TIMEOUT" "${run[@]}")
+
+# QEMU opens the guest's stdout/stderr as "/proc/self/fd/1" and "2" with
+# O_TRUNC: if they are regular files (a CI log, `make ... >log`) everything
+# written to them before is wiped out.  Hand vng pipes instead, keeping
+# stdout and stderr apart; the exit status comes back through a file.
+rc_file=$(mktemp)
+trap 'rm -f "$rc_file"' EXIT
+{
+	{
+		rc=0
+		"${run[@]}" </dev/null || rc=$?
+		echo "$rc" >"$rc_file"
+	} 2>&1 1>&3 3>&- | cat >&2
+} 3>&1 | cat
+rc=$(<"$rc_file")
+[[ -n $rc ]] || die "lost the exit status of vng"
+if [[ $VNG_TIMEOUT != 0 && $rc == 124 ]]; then
+	die "guest did not finish within $VNG_TIMEOUT s"
+fi
+exit "$rc"

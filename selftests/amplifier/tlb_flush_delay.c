@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tlb_flush_delay - test-only window amplifier for the lost-write selftests.
+ *
+ * Busy-waits for delay_us microseconds at the entry of the architecture's
+ * TLB flush function (x86: flush_tlb_mm_range()) when it is called by a
+ * task of the process target_tgid.  In zap_pte_range() that flush runs with
+ * the PTE lock held, after the PTEs were cleared:
+ *
+ *  - on a kernel that removes the rmap of dirty file pages before the flush
+ *    (stock 6.1), the delay holds open the window in which writeback cannot
+ *    see the mapping while other CPUs still write through stale TLB entries;
+ *  - on a kernel with the fix, the rmap is still there during the delay and
+ *    writeback waits for the PTE lock: the delay changes timing, not
+ *    correctness.
+ *
+ * The code under test is not modified: this is a kprobe.  Nothing happens
+ * while target_tgid is 0; the selftest writes its own PID there.
+ */
+#include <linux/atomic.h>
+#include <linux/delay.h>
+#include <linux/kprobes.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/sched.h>
+
+static char *symbol = "flush_tlb_mm_range";
+module_param(symbol, charp, 0444);
+MODULE_PARM_DESC(symbol, "function to delay (default: flush_tlb_mm_range)");
+
+static unsigned int delay_us = 2000;
+module_param(delay_us, uint, 0644);
+MODULE_PARM_DESC(delay_us, "busy-wait before each flush, in microseconds (max 100000)");
+
+static int target_tgid;
+module_param(target_tgid, int, 0644);
+MODULE_PARM_DESC(target_tgid, "process whose flushes are delayed (0: none)");
+
+static atomic_long_t hits = ATOMIC_LONG_INIT(0);
+
+static int hits_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%ld\n", atomic_long_read(&hits));
+}
+
+static const struct kernel_param_ops hits_ops = {
+	.get = hits_get,
+};
+module_param_cb(hits, &hits_ops, NULL, 0444);
+MODULE_PARM_DESC(hits, "number of flushes delayed so far");
+
+static int tlb_flush_delay_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	int tgid = READ_ONCE(target_tgid);
+	unsigned int left = min(READ_ONCE(delay_us), 100000U);
+
+	if (!tgid || !in_task() || task_tgid_nr(current) != tgid)
+		return 0;
+
+	/* udelay() is only accurate for short waits: do it in slices. */
+	while (left) {
+		unsigned int slice = min(left, 100U);
+
+		udelay(slice);
+		left -= slice;
+	}
+	atomic_long_inc(&hits);
+	return 0;
+}
+
+static struct kprobe tlb_flush_delay_kp = {
+	.pre_handler = tlb_flush_delay_pre,
+};
+
+static int __init tlb_flush_delay_init(void)
+{
+	int ret;
+
+	tlb_flush_delay_kp.symbol_name = symbol;
+	ret = register_kprobe(&tlb_flush_delay_kp);
+	if (ret) {
+		pr_err("tlb_flush_delay: cannot probe %s: %d\n", symbol, ret);
+		return ret;
+	}
+	pr_info("tlb_flush_delay: delaying %s by %u us for target_tgid\n",
+		symbol, delay_us);
+	return 0;
+}
+
+static void __exit tlb_flush_delay_exit(void)
+{
+	unregister_kprobe(&tlb_flush_delay_kp);
+	pr_info("tlb_flush_delay: removed after %ld delayed flushes\n",
+		atomic_long_read(&hits));
+}
+
+module_init(tlb_flush_delay_init);
+module_exit(tlb_flush_delay_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Test-only: delay TLB flushes of one process to widen race windows");

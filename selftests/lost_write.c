@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lost_write - lose a write to a MAP_SHARED file page through a stale TLB
+ *		entry, while the mapping is zapped and the file written back.
+ *
+ * Four actors share one file on the file system under test (ext4 on brd):
+ *
+ *   writer   (thread)  writes an increasing counter to the first word of
+ *                      page 0 and checks that it reads back what it wrote;
+ *   dirtier  (thread)  keeps the other pages of the mapping dirty, so every
+ *                      zap has dirty file pages to deal with;
+ *   zapper   (thread)  tears the mapping down, in one of three ways (the
+ *                      variants): mmap(MAP_FIXED) over it, munmap() and
+ *                      mmap() again, or madvise(MADV_DONTNEED);
+ *   flusher  (process) msync(MS_SYNC)s page 0 and drops it from the page
+ *                      cache with posix_fadvise(POSIX_FADV_DONTNEED), in a
+ *                      loop, through its own mapping that it never touches.
+ *
+ * On a kernel whose zap_pte_range() removes the rmap of a dirty file page
+ * before the TLB flush (Linux <= 6.1), the flusher can clean page 0 while the
+ * writer's CPU still writes through its stale TLB entry; the page is then
+ * dropped and the writer reads an older value back from disk.  That is
+ * reported as a failure with the value written and the value read back.
+ *
+ * Why the writer reads first: under QEMU TCG an interrupt, and so the TLB
+ * flush IPI, is only taken between translation blocks.  A checker that
+ * stores a value and loads it straight back has both accesses in one block:
+ * the page cannot change between them, so it never sees the loss (0 hits in
+ * 4 x 60 s on stock 6.1).  Comparing at the top of the iteration what the
+ * page holds now with what the previous iteration wrote puts the loop's
+ * back edge, where interrupts are taken, between the store and the check.
+ * Real hardware can take the interrupt anywhere, so this works there too.
+ *
+ * If the window amplifier module (tlb_flush_delay) is loaded, the test
+ * asks it to delay the TLB flushes of this process, see
+ * selftests/amplifier/.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+
+#define AMPLIFIER_TGID "/sys/module/tlb_flush_delay/parameters/target_tgid"
+#define MAX_SECONDS 3600
+
+static unsigned int opt_seconds = 10;
+static unsigned int opt_pages = 16;
+static const char *opt_dir;
+
+enum zap_mode {
+	ZAP_REMAP_FIXED,
+	ZAP_MUNMAP_MMAP,
+	ZAP_MADV_DONTNEED,
+};
+
+/* State shared by the threads of one test run. */
+struct race {
+	int fd;
+	char *map;
+	size_t len;
+	size_t page;
+	enum zap_mode mode;
+	atomic_bool stop;
+	atomic_bool lost;
+	uint64_t wrote;		/* valid once lost is set */
+	uint64_t read_back;
+	atomic_ulong writes;
+	atomic_ulong zaps;
+	atomic_ulong faults;	/* SIGSEGVs taken while the range was unmapped */
+	int zap_errno;
+};
+
+/*
+ * munmap() + mmap() leaves a hole in which the writer and the dirtier fault
+ * with SIGSEGV.  They recover by jumping back to the top of their loop: a
+ * store that faulted did not happen, so nothing is lost or double counted.
+ */
+static __thread sigjmp_buf *segv_jmp;
+
+static void segv_handler(int sig, siginfo_t *si, void *uc)
+{
+	if (segv_jmp)
+		siglongjmp(*segv_jmp, 1);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void *writer_fn(void *arg)
+{
+	struct race *r = arg;
+	sigjmp_buf jmp;
+	/* volatile: must survive siglongjmp() from the SIGSEGV handler */
+	volatile uint64_t expected = 0;
+
+	if (sigsetjmp(jmp, 1))
+		atomic_fetch_add(&r->faults, 1);
+	segv_jmp = &jmp;
+
+	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+		volatile uint64_t *word = (volatile uint64_t *)r->map;
+		uint64_t seen = *word;	/* read first, see the header comment */
+
+		if (seen != expected) {
+			r->wrote = expected;
+			r->read_back = seen;
+			atomic_store(&r->lost, true);
+			atomic_store(&r->stop, true);
+			break;
+		}
+		*word = expected + 1;
+		expected = expected + 1;
+		atomic_fetch_add_explicit(&r->writes, 1, memory_order_relaxed);
+	}
+	segv_jmp = NULL;
+	return NULL;
+}
+
+static void *dirtier_fn(void *arg)
+{
+	struct race *r = arg;
+	sigjmp_buf jmp;
+	volatile size_t i = 1;
+
+	sigsetjmp(jmp, 1);
+	segv_jmp = &jmp;
+
+	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+		volatile char *p = r->map + i * r->page;
+
+		*p = *p + 1;
+		i = i + 1 < r->len / r->page ? i + 1 : 1;
+	}
+	segv_jmp = NULL;
+	return NULL;
+}
+
+static int zap_once(struct race *r)
+{
+	void *p;
+
+	switch (r->mode) {
+	case ZAP_REMAP_FIXED:
+		p = mmap(r->map, r->len, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_FIXED, r->fd, 0);
+		return p == MAP_FAILED ? errno : 0;
+	case ZAP_MUNMAP_MMAP:
+		if (munmap(r->map, r->len))
+			return errno;
+		p = mmap(r->map, r->len, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_FIXED_NOREPLACE, r->fd, 0);
+		if (p == MAP_FAILED)
+			return errno;
+		return p == r->map ? 0 : EADDRINUSE;
+	case ZAP_MADV_DONTNEED:
+		return madvise(r->map, r->len, MADV_DONTNEED) ? errno : 0;
+	}
+	return EINVAL;
+}
+
+static void *zapper_fn(void *arg)
+{
+	struct race *r = arg;
+
+	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+		int err = zap_once(r);
+
+		if (err) {
+			r->zap_errno = err;
+			atomic_store(&r->stop, true);
+			break;
+		}
+		atomic_fetch_add_explicit(&r->zaps, 1, memory_order_relaxed);
+	}
+	return NULL;
+}
+
+/* The flusher: its own process, its own mapping of page 0, never touched. */
+static void flusher(const char *path, size_t page, atomic_bool *stop)
+{
+	int fd = open(path, O_RDWR);
+	void *p;
+
+	if (fd < 0)
+		_exit(1);
+	p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		_exit(2);
+	while (!atomic_load(stop)) {
+		if (msync(p, page, MS_SYNC))
+			_exit(3);
+		if (posix_fadvise(fd, 0, page, POSIX_FADV_DONTNEED))
+			_exit(4);
+	}
+	_exit(0);
+}
+
+/* Returns 1 if the amplifier is loaded and now targets @tgid, 0 if absent. */
+static int amplifier_target(pid_t tgid)
+{
+	FILE *f = fopen(AMPLIFIER_TGID, "w");
+	int ret;
+
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	ret = fprintf(f, "%d\n", tgid) < 0 ? -EIO : 1;
+	if (fclose(f))
+		ret = -errno;
+	return ret;
+}
+
+FIXTURE(lost_write) {
+	char path[PATH_MAX];
+	struct race *r;
+	atomic_bool *flusher_stop;
+	pid_t flusher;
+};
+
+FIXTURE_VARIANT(lost_write) {
+	enum zap_mode mode;
+};
+
+FIXTURE_VARIANT_ADD(lost_write, remap_fixed) {
+	.mode = ZAP_REMAP_FIXED,
+};
+
+FIXTURE_VARIANT_ADD(lost_write, munmap_mmap) {
+	.mode = ZAP_MUNMAP_MMAP,
+};
+
+FIXTURE_VARIANT_ADD(lost_write, madv_dontneed) {
+	.mode = ZAP_MADV_DONTNEED,
+};
+
+FIXTURE_SETUP(lost_write)
+{
+	struct sigaction sa = {
+		.sa_sigaction = segv_handler,
+		.sa_flags = SA_SIGINFO | SA_NODEFER,
+	};
+	struct race *r;
+	char *zero;
+
+	self->flusher = 0;
+	self->path[0] = '\0';
+	ASSERT_NE(NULL, opt_dir) TH_LOG("no directory given (-d)");
+
+	r = calloc(1, sizeof(*r));
+	ASSERT_NE(NULL, r);
+	self->r = r;
+	r->mode = variant->mode;
+	r->page = sysconf(_SC_PAGESIZE);
+	r->len = opt_pages * r->page;
+
+	snprintf(self->path, sizeof(self->path), "%s/lost_write.XXXXXX", opt_dir);
+	r->fd = mkstemp(self->path);
+	ASSERT_LE(0, r->fd) TH_LOG("mkstemp in %s: %s", opt_dir, strerror(errno));
+
+	/* Real, allocated blocks on disk, all zero: what a dropped page reads. */
+	zero = calloc(1, r->len);
+	ASSERT_NE(NULL, zero);
+	ASSERT_EQ((ssize_t)r->len, write(r->fd, zero, r->len));
+	free(zero);
+	ASSERT_EQ(0, fsync(r->fd));
+
+	r->map = mmap(NULL, r->len, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
+	ASSERT_NE(MAP_FAILED, r->map);
+
+	ASSERT_EQ(0, sigaction(SIGSEGV, &sa, NULL));
+
+	self->flusher_stop = mmap(NULL, sizeof(*self->flusher_stop),
+				  PROT_READ | PROT_WRITE,
+				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->flusher_stop);
+	atomic_store(self->flusher_stop, false);
+}
+
+FIXTURE_TEARDOWN(lost_write)
+{
+	int status;
+
+	amplifier_target(0);
+	if (self->flusher > 0) {
+		atomic_store(self->flusher_stop, true);
+		waitpid(self->flusher, &status, 0);
+	}
+	if (self->r) {
+		if (self->r->map && self->r->map != MAP_FAILED)
+			munmap(self->r->map, self->r->len);
+		if (self->r->fd >= 0)
+			close(self->r->fd);
+		free(self->r);
+	}
+	if (self->path[0])
+		unlink(self->path);
+}
+
+TEST_F_TIMEOUT(lost_write, race, MAX_SECONDS + 60)
+{
+	static const char * const mode_name[] = {
+		[ZAP_REMAP_FIXED] = "mmap(MAP_FIXED) over the range",
+		[ZAP_MUNMAP_MMAP] = "munmap() + mmap()",
+		[ZAP_MADV_DONTNEED] = "madvise(MADV_DONTNEED)",
+	};
+	struct race *r = self->r;
+	pthread_t writer, dirtier, zapper;
+	double start, elapsed;
+	int amp, status;
+
+	self->flusher = fork();
+	ASSERT_LE(0, self->flusher);
+	if (self->flusher == 0)
+		flusher(self->path, r->page, self->flusher_stop);
+
+	amp = amplifier_target(getpid());
+	ASSERT_LE(0, amp) TH_LOG("cannot set the amplifier's target: %s",
+				 strerror(-amp));
+	TH_LOG("%s, %u pages, up to %u s, amplifier %s", mode_name[r->mode],
+	       opt_pages, opt_seconds, amp ? "on" : "off");
+
+	start = now();
+	ASSERT_EQ(0, pthread_create(&writer, NULL, writer_fn, r));
+	ASSERT_EQ(0, pthread_create(&dirtier, NULL, dirtier_fn, r));
+	ASSERT_EQ(0, pthread_create(&zapper, NULL, zapper_fn, r));
+
+	while (!atomic_load(&r->stop) && now() - start < opt_seconds) {
+		usleep(10000);
+		/* The flusher must keep running: a dead one tests nothing. */
+		if (waitpid(self->flusher, &status, WNOHANG) == self->flusher) {
+			self->flusher = 0;
+			atomic_store(&r->stop, true);
+			pthread_join(writer, NULL);
+			pthread_join(dirtier, NULL);
+			pthread_join(zapper, NULL);
+			ASSERT_TRUE(0) TH_LOG("flusher died (status %#x)", status);
+		}
+	}
+	elapsed = now() - start;
+	atomic_store(&r->stop, true);
+	pthread_join(writer, NULL);
+	pthread_join(dirtier, NULL);
+	pthread_join(zapper, NULL);
+
+	ASSERT_EQ(0, r->zap_errno) TH_LOG("zap failed: %s", strerror(r->zap_errno));
+	/* A run in which nothing raced proves nothing either. */
+	ASSERT_LT(0UL, atomic_load(&r->zaps));
+	ASSERT_LT(0UL, atomic_load(&r->writes));
+
+	if (atomic_load(&r->lost))
+		TH_LOG("LOST WRITE after %.3f s: wrote %llu, read back %llu (%lu writes, %lu zaps)",
+		       elapsed, (unsigned long long)r->wrote,
+		       (unsigned long long)r->read_back,
+		       atomic_load(&r->writes), atomic_load(&r->zaps));
+	else
+		TH_LOG("no lost write in %.3f s (%lu writes, %lu zaps, %lu faults)",
+		       elapsed, atomic_load(&r->writes), atomic_load(&r->zaps),
+		       atomic_load(&r->faults));
+	ASSERT_FALSE(atomic_load(&r->lost));
+}
+
+static void usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s -d DIR [-s SECONDS] [-p PAGES]\n"
+		"  -d DIR      directory on the file system under test\n"
+		"  -s SECONDS  time limit of each variant (1-%d, default %u)\n"
+		"  -p PAGES    pages in the mapping (2-4096, default %u)\n",
+		prog, MAX_SECONDS, opt_seconds, opt_pages);
+	exit(KSFT_FAIL);
+}
+
+static unsigned int parse_uint(const char *s, unsigned int min,
+			       unsigned int max, const char *prog)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || end == s || v < min || v > max)
+		usage(prog);
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	int c;
+
+	while ((c = getopt(argc, argv, "d:s:p:h")) != -1) {
+		switch (c) {
+		case 'd':
+			opt_dir = optarg;
+			break;
+		case 's':
+			opt_seconds = parse_uint(optarg, 1, MAX_SECONDS, argv[0]);
+			break;
+		case 'p':
+			opt_pages = parse_uint(optarg, 2, 4096, argv[0]);
+			break;
+		default:
+			usage(argv[0]);
+		}
+	}
+	if (!opt_dir || optind != argc)
+		usage(argv[0]);
+	return test_harness_run(argc, argv);
+}

@@ -1,0 +1,120 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs the lost-write selftest on ext4 over a brd RAM disk.  Meant to run as
+# root inside a throw-away guest (virtme-ng), like a kselftest target:
+#
+#   run_lost_write.sh -b BIN [-a AMPLIFIER.ko] [-u DELAY_US] [-s SECONDS]
+#                     [-r RESULT_FILE]
+#
+#   -b  the lost_write binary
+#   -a  window amplifier module to insmod for the run (tlb_flush_delay.ko)
+#   -u  its delay_us (default 2000)
+#   -s  time limit per variant (default 10)
+#   -r  also write the TAP output there (for the host to parse)
+#
+# Prints the TAP of the test, then one verdict line per variant:
+#   lost-write: <variant>: LOST (wrote X, read back Y after T s)
+#   lost-write: <variant>: no loss in T s
+#   lost-write: <variant>: ERROR (...)
+# and exits 0 only if the selftest ran, whatever it found; deciding whether a
+# loss is expected (stock kernel) or a failure (patched kernel) is the
+# caller's job.  Set-up failures exit 2.
+
+set -euo pipefail
+
+die() {
+	echo "run_lost_write: error: $*" >&2
+	exit 2
+}
+
+bin='' amp='' delay=2000 secs=10 result=''
+while getopts "b:a:u:s:r:" opt; do
+	case $opt in
+	b) bin=$OPTARG ;;
+	a) amp=$OPTARG ;;
+	u) delay=$OPTARG ;;
+	s) secs=$OPTARG ;;
+	r) result=$OPTARG ;;
+	*) die "usage: $0 -b BIN [-a AMPLIFIER.ko] [-u DELAY_US] [-s SECONDS] [-r FILE]" ;;
+	esac
+done
+[[ -n $bin && -x $bin ]] || die "no executable lost_write binary given (-b)"
+[[ -z $amp || -f $amp ]] || die "amplifier module $amp not found"
+[[ $(id -u) == 0 ]] || die "must run as root (brd, mkfs, mount, insmod)"
+for tool in mkfs.ext4 mount umount; do
+	command -v "$tool" >/dev/null || die "'$tool' not found in the guest"
+done
+
+mnt=$(mktemp -d /tmp/lost-write.XXXXXX)
+dev=
+loaded_brd=0
+loaded_amp=0
+# shellcheck disable=SC2317 # called through the EXIT trap
+cleanup() {
+	mountpoint -q "$mnt" && umount "$mnt"
+	rmdir "$mnt" 2>/dev/null || true
+	[[ $loaded_amp == 1 ]] && rmmod tlb_flush_delay
+	[[ $loaded_brd == 1 ]] && rmmod brd
+	return 0
+}
+trap cleanup EXIT
+
+# brd: a module on Debian's kernel, a module or built in on ours.
+if [[ ! -b /dev/ram0 ]]; then
+	modprobe brd rd_nr=1 rd_size=131072 ||
+		die "cannot load brd (CONFIG_BLK_DEV_RAM missing from this kernel?)"
+	loaded_brd=1
+	udevadm settle 2>/dev/null || sleep 1
+fi
+dev=/dev/ram0
+[[ -b $dev ]] || die "$dev did not appear"
+mkfs.ext4 -q -F "$dev" >/dev/null || die "mkfs.ext4 $dev failed"
+mount -t ext4 "$dev" "$mnt" || die "mount $dev failed"
+
+if [[ -n $amp ]]; then
+	insmod "$amp" delay_us="$delay" || die "insmod $amp failed"
+	loaded_amp=1
+fi
+
+echo "run_lost_write: kernel $(uname -r), $(nproc) CPUs, ext4 on $dev," \
+	"${secs}s per variant, amplifier ${amp:+on (${delay} us)}${amp:-off}"
+tap=$(mktemp)
+set +e
+"$bin" -d "$mnt" -s "$secs" 2>&1 | tee "$tap"
+rc=${PIPESTATUS[0]}
+set -e
+[[ -n $result ]] && cp "$tap" "$result"
+
+hits=
+if [[ $loaded_amp == 1 ]]; then
+	hits=$(cat /sys/module/tlb_flush_delay/parameters/hits)
+	echo "run_lost_write: amplifier delayed $hits flushes"
+fi
+
+# One verdict per variant, from the TAP and the test's own log lines.
+found=0
+while read -r variant; do
+	found=1
+	log=$(awk -v v="lost_write.$variant.race" '
+		$0 ~ "RUN +" v { on = 1; next }
+		on { print }
+		on && / (OK|FAIL) / { exit }' "$tap")
+	if grep -q "LOST WRITE" <<<"$log"; then
+		what=$(grep -o 'LOST WRITE after [0-9.]* s: wrote [0-9]*, read back [0-9]*' <<<"$log")
+		echo "lost-write: $variant: LOST (${what#LOST WRITE })"
+	elif grep -q "^ok .* lost_write.$variant.race" "$tap"; then
+		what=$(grep -o 'no lost write in [0-9.]* s' <<<"$log")
+		echo "lost-write: $variant: no loss (${what#no lost write })"
+	else
+		echo "lost-write: $variant: ERROR ($(grep -m1 -E 'Expected|error|died|failed' <<<"$log" || echo 'no result'))"
+	fi
+done < <(grep -oE '(ok|not ok) [0-9]+ lost_write\.[a-z_]+\.race' "$tap" |
+	sed -E 's/.*lost_write\.([a-z_]+)\.race/\1/')
+[[ $found == 1 ]] || die "the selftest printed no result (exit code $rc)"
+if [[ $loaded_amp == 1 && $hits == 0 ]]; then
+	echo "lost-write: ERROR (the amplifier never fired: it tested nothing)"
+	exit 2
+fi
+rm -f "$tap"
+exit 0
