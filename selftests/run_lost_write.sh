@@ -77,8 +77,10 @@ if [[ -n $amp ]]; then
 	loaded_amp=1
 fi
 
+amp_state=off
+[[ -n $amp ]] && amp_state="on ($delay us)"
 echo "run_lost_write: kernel $(uname -r), $(nproc) CPUs, ext4 on $dev," \
-	"${secs}s per variant, amplifier ${amp:+on (${delay} us)}${amp:-off}"
+	"${secs}s per variant, amplifier $amp_state"
 tap=$(mktemp)
 set +e
 "$bin" -d "$mnt" -s "$secs" 2>&1 | tee "$tap"
