@@ -57,7 +57,9 @@ S := $(REPO)/scripts
 
 # ------------------------------------------------------------------ targets
 .PHONY: help deps deps-check source-6.1 apply-6.1 kernel-6.1 boot-6.1 \
-	boot-smoke checkpatch compile-matrix series-bisect typecheck check
+	boot-smoke checkpatch compile-matrix series-bisect typecheck check \
+	stock-6.1 lostwrite-stock lostwrite-patched lostwrite kernel-6.1-nofix lostwrite-nofix \
+	measure-lostwrite
 
 help:
 	@echo 'delayed-rmap pipeline (6.1 series)'
@@ -75,6 +77,13 @@ help:
 	@echo '  compile-matrix  mm/ + arch mm code for x86_64 SMP, x86_64 !SMP, arm64, s390x; no warnings'
 	@echo '  series-bisect   the same matrix for every prefix of the series (each patch builds)'
 	@echo '  typecheck       encoded page pointers: compile-time rules hold (and can fail)'
+	@echo '  stock-6.1       unpack Debian 12'"'"'s stock kernel (linux-image-$$(STOCK_ABI)-amd64) in the cache'
+	@echo '  lostwrite-stock   lost-write selftest on the stock kernel + amplifier: must lose writes'
+	@echo '  lostwrite-patched lost-write selftest on the patched kernel, amplified and plain: must not'
+	@echo '  kernel-6.1-nofix  the test kernel with only the fix (patch $$(FIX_SUBJECT)) reverted'
+	@echo '  lostwrite-nofix   lost-write selftest on it + amplifier: must lose writes'
+	@echo '  lostwrite       all three'
+	@echo '  measure-lostwrite long form: MEASURE_RUNS x MEASURE_SECONDS per variant (not in check)'
 	@echo '  check           all of the above (without deps) and a verdict'
 	@echo
 	@echo 'Variables (current value):'
@@ -155,6 +164,76 @@ typecheck:
 	@$(S)/encoded-page-typecheck.sh '$(BUILD_6_1)' | tee '$(RESULTS)/typecheck.log'
 	@echo "typecheck: $$(grep -c '^ok' '$(RESULTS)/typecheck.log')/4 compile-time checks OK" \
 		>'$(RESULTS)/typecheck.txt'
+
+# ------------------------------------------------------ lost-write selftests
+# Debian 12's stock kernel, the negative control (STOCK_ABI=6.1.0-N to pick
+# one; default: what linux-image-amd64 depends on).
+STOCK_ABI ?=
+STOCK_ROOT := $(CACHE_DIR)/stock
+SELFTEST_BUILD := $(BUILD_ROOT)/selftests
+HARNESS_6_1 := $(TREE_6_1)/tools/testing/selftests
+# Short form for make check; make measure-lostwrite runs the long one.
+LW_SECONDS ?= 5
+LW_DELAY_US ?= 2000
+LW_RUNS ?= 1
+export LW_SECONDS LW_DELAY_US LW_RUNS STOCK_ABI
+
+stock-6.1:
+	@$(S)/stock-kernel.sh '$(DEB_DIR)/stock' '$(STOCK_ROOT)' $(STOCK_ABI) >/dev/null
+
+lostwrite-stock: stock-6.1 source-6.1
+	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/lostwrite-stock.txt'
+	@kimg=$$($(S)/stock-kernel.sh '$(DEB_DIR)/stock' '$(STOCK_ROOT)' $(STOCK_ABI)); \
+		rel=$$(basename "$$kimg"); rel=$${rel#vmlinuz-}; \
+		$(S)/lost-write.sh stock "$$kimg" "/usr/src/linux-headers-$$rel" '$(HARNESS_6_1)' \
+			'$(SELFTEST_BUILD)/stock' '$(RESULTS)/lostwrite-stock.txt'
+
+# Needs a complete build of the test kernel (make kernel-6.1).
+lostwrite-patched: source-6.1
+	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/lostwrite-patched.txt'
+	@$(S)/lost-write.sh patched '$(BUILD_6_1)' '$(BUILD_6_1)' '$(HARNESS_6_1)' \
+		'$(SELFTEST_BUILD)/patched' '$(RESULTS)/lostwrite-patched.txt'
+
+# The mutation control: same tree, same config, only the fix reverted.
+FIX_SUBJECT ?= mm: delay the rmap removal of dirty file pages until the TLB flush
+NOFIX_TREE := $(TREE_6_1)-nofix
+BUILD_6_1_NOFIX := $(BUILD_ROOT)/linux-6.1-nofix-x86_64
+
+kernel-6.1-nofix: apply-6.1
+ifneq ($(strip $(KDIR)),)
+	@echo "error: kernel-6.1-nofix needs the fetched tree with the series applied (not KDIR)" >&2; exit 1
+endif
+	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/kernel-6.1-nofix.txt'
+	@$(S)/kernel-tree.sh nofix '$(TREE_6_1)' '$(NOFIX_TREE)' '$(FIX_SUBJECT)'
+	@$(S)/build-kernel.sh '$(NOFIX_TREE)' '$(BUILD_6_1_NOFIX)' '$(JOBS)' $(KERNEL_FRAGMENTS)
+	@echo "$$(sed -n 's/^release=//p' '$(BUILD_6_1_NOFIX)/.delayed-rmap-built') built without the fix ($(BUILD_6_1_NOFIX))" \
+		>'$(RESULTS)/kernel-6.1-nofix.txt'
+
+# Needs make kernel-6.1-nofix.
+lostwrite-nofix: source-6.1
+	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/lostwrite-nofix.txt'
+	@$(S)/lost-write.sh nofix '$(BUILD_6_1_NOFIX)' '$(BUILD_6_1_NOFIX)' '$(HARNESS_6_1)' \
+		'$(SELFTEST_BUILD)/nofix' '$(RESULTS)/lostwrite-nofix.txt'
+
+lostwrite: lostwrite-stock lostwrite-nofix lostwrite-patched
+
+# The long form (not part of check): MEASURE_RUNS runs of MEASURE_SECONDS per
+# variant, amplified and plain, on the stock, no-fix and patched kernels.
+# Defaults: 10 x 60 s, about 3 x 10 x 2 x 3 minutes under TCG.
+MEASURE_RUNS ?= 10
+MEASURE_SECONDS ?= 60
+measure-lostwrite: stock-6.1 kernel-6.1 kernel-6.1-nofix
+	@mkdir -p '$(RESULTS)/measure'
+	@kimg=$$($(S)/stock-kernel.sh '$(DEB_DIR)/stock' '$(STOCK_ROOT)' $(STOCK_ABI)); \
+		rel=$$(basename "$$kimg"); rel=$${rel#vmlinuz-}; \
+		export LW_RUNS=$(MEASURE_RUNS) LW_SECONDS=$(MEASURE_SECONDS) LW_MODES="amplified plain"; \
+		$(S)/lost-write.sh stock "$$kimg" "/usr/src/linux-headers-$$rel" '$(HARNESS_6_1)' \
+			'$(SELFTEST_BUILD)/measure-stock' '$(RESULTS)/measure/stock.txt' || true; \
+		$(S)/lost-write.sh nofix '$(BUILD_6_1_NOFIX)' '$(BUILD_6_1_NOFIX)' '$(HARNESS_6_1)' \
+			'$(SELFTEST_BUILD)/measure-nofix' '$(RESULTS)/measure/nofix.txt' || true; \
+		$(S)/lost-write.sh patched '$(BUILD_6_1)' '$(BUILD_6_1)' '$(HARNESS_6_1)' \
+			'$(SELFTEST_BUILD)/measure-patched' '$(RESULTS)/measure/patched.txt' || true
+	@echo "measure-lostwrite: verdicts and logs in $(SELFTEST_BUILD)/measure-*/, summaries above"
 
 check:
 	@$(S)/check.sh '$(RESULTS)' $(MAKE) -f '$(REPO)/Makefile'

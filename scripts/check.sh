@@ -21,7 +21,8 @@ KEEP_MAKEFLAGS=1 # the steps are run by the top-level make: keep its variables
 results=$1
 shift
 lock_cache
-steps=(deps-check source-6.1 apply-6.1 checkpatch compile-matrix series-bisect kernel-6.1 typecheck boot-smoke)
+steps=(deps-check source-6.1 apply-6.1 checkpatch compile-matrix series-bisect kernel-6.1 typecheck boot-smoke
+	lostwrite-stock lostwrite-patched kernel-6.1-nofix lostwrite-nofix)
 fatal=" deps-check source-6.1 apply-6.1 "
 
 rm -rf "$results"
@@ -29,7 +30,9 @@ mkdir -p "$results"
 declare -A status
 passed=0 total_start=$SECONDS
 for step in "${steps[@]}"; do
-	if [[ ($step == boot-smoke || $step == typecheck) && ${status[kernel-6.1]:-} != PASS ]]; then
+	if [[ ($step == boot-smoke || $step == typecheck || $step == lostwrite-patched) &&
+		${status[kernel-6.1]:-} != PASS ]] ||
+		[[ $step == lostwrite-nofix && ${status[kernel-6.1-nofix]:-} != PASS ]]; then
 		status[$step]=SKIP
 		continue
 	fi
@@ -67,6 +70,10 @@ line series-bisect "each patch"
 line kernel-6.1 "kernel"
 line typecheck "encoded ptrs"
 line boot-smoke "boot"
+line lostwrite-stock "stock 6.1"
+line lostwrite-patched "patched 6.1"
+line kernel-6.1-nofix "kernel, no fix"
+line lostwrite-nofix "6.1 no fix"
 elapsed=$((SECONDS - total_start))
 echo "  took $((elapsed / 60)) min $((elapsed % 60)) s"
 if ((passed == ${#steps[@]})); then

@@ -48,6 +48,29 @@ RUST_DEB_TOOLS=()
 RUST_CRATES=()
 # ---------------------------------------------------------------------------
 
+# Debian 12's stock 6.1 kernel: the lost-write test's negative control boots
+# it (unpacked into the cache by stock-kernel.sh, not installed) and builds
+# the window amplifier against its headers, which are installed here.
+# STOCK_ABI=6.1.0-N picks one; default: what linux-image-amd64 depends on.
+stock_abi() {
+	if [[ -n ${STOCK_ABI:-} ]]; then
+		echo "$STOCK_ABI"
+		return 0
+	fi
+	apt-cache depends linux-image-amd64 2>/dev/null |
+		sed -n 's/^ *Depends: linux-image-\(6\.1\.0-[0-9]*\)-amd64$/\1/p' | head -n1
+}
+
+stock_headers_entry() {
+	local abi
+	abi=$(stock_abi)
+	if [[ -z $abi ]]; then
+		echo "linux-headers-6.1.0-N-amd64:/nonexistent/stock-abi-unknown"
+	else
+		echo "linux-headers-$abi-amd64:/usr/src/linux-headers-$abi-amd64/Makefile"
+	fi
+}
+
 have() {
 	if [[ $1 == */* ]]; then
 		[[ -e $1 ]]
@@ -66,14 +89,14 @@ vng_path() {
 
 missing_debs() {
 	local entry
-	for entry in "${DEB_TOOLS[@]}" "${RUST_DEB_TOOLS[@]}"; do
+	for entry in "${DEB_TOOLS[@]}" "${RUST_DEB_TOOLS[@]}" "$(stock_headers_entry)"; do
 		have "${entry#*:}" || echo "${entry%%:*}"
 	done | sort -u
 }
 
 check() {
 	local entry bad=0
-	for entry in "${DEB_TOOLS[@]}"; do
+	for entry in "${DEB_TOOLS[@]}" "$(stock_headers_entry)"; do
 		if ! have "${entry#*:}"; then
 			echo "deps: missing '${entry#*:}': install Debian package '${entry%%:*}'" >&2
 			bad=1
@@ -93,6 +116,13 @@ apt_lists_fresh() {
 
 install_debs() {
 	local -a pkgs
+	# Without package lists the stock kernel's ABI is unknown.
+	if [[ -z $(stock_abi) ]] && ((EUID == 0)); then
+		log "Debian 12's kernel ABI unknown (no apt lists?): apt-get update"
+		apt-get update -q
+	fi
+	[[ -n $(stock_abi) ]] ||
+		die "cannot find linux-image-amd64's 6.1 kernel in the apt lists (apt-get update as root; bookworm in sources.list?)"
 	mapfile -t pkgs < <(missing_debs)
 	if ((${#pkgs[@]} == 0)); then
 		log "Debian packages: all present"

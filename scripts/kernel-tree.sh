@@ -152,7 +152,40 @@ apply() {
 	echo "kernel-tree: series applied ($n patches)"
 }
 
-[[ $# -ge 1 ]] || die "usage: $0 fetch <pkg> <srcdir> <debdir> | apply <srcdir> <series-dir>"
+# nofix <srcdir> <worktree> <subject>: the applied series with one patch (the
+# fix, named by its subject) reverted, in a separate worktree: the mutation
+# control, same tree and config as the patched kernel minus the fix.  Kept
+# as is while <srcdir>'s HEAD does not change (builds stay incremental).
+nofix() {
+	local srcdir=$1 wt=$2 subject=$3 head fix stamp
+
+	[[ -d $srcdir/.git ]] || die "$srcdir is not a git tree (run the fetch step first)"
+	head=$(git -C "$srcdir" rev-parse HEAD)
+	stamp=$wt/.delayed-rmap-nofix
+	if [[ -f $stamp && $(cat "$stamp") == "$head" ]] &&
+		[[ -z $(git -C "$wt" status --porcelain --untracked-files=no) ]]; then
+		echo "kernel-tree: $wt: series minus '$subject' already prepared"
+		return 0
+	fi
+	fix=$(git -C "$srcdir" log --format='%H %s' pristine..HEAD |
+		awk -v s="$subject" 'substr($0, 42) == s { print $1 }')
+	[[ -n $fix ]] || die "no patch with subject '$subject' in the applied series"
+	[[ $(wc -l <<<"$fix") == 1 ]] || die "several patches have subject '$subject'"
+	if [[ ! -e $wt/.git ]]; then
+		rm -rf "$wt"
+		git -C "$srcdir" worktree prune
+		git -C "$srcdir" worktree add -q --detach "$wt" "$head"
+	fi
+	rm -f "$stamp"
+	git -C "$wt" revert --abort >/dev/null 2>&1 || true
+	git -C "$wt" checkout -q --detach -f "$head"
+	git_tree "$wt" revert --no-edit "$fix" >/dev/null ||
+		die "'$subject' does not revert cleanly on top of the series"
+	echo "$head" >"$stamp"
+	echo "kernel-tree: $wt: series minus '$subject'"
+}
+
+[[ $# -ge 1 ]] || die "usage: $0 fetch <pkg> <srcdir> <debdir> | apply <srcdir> <series-dir> | nofix <srcdir> <worktree> <subject>"
 cmd=$1
 shift
 lock_cache
@@ -164,6 +197,10 @@ fetch)
 apply)
 	[[ $# -eq 2 ]] || die "usage: $0 apply <srcdir> <series-dir>"
 	apply "$@"
+	;;
+nofix)
+	[[ $# -eq 3 ]] || die "usage: $0 nofix <srcdir> <worktree> <subject>"
+	nofix "$@"
 	;;
 *)
 	die "unknown command '$cmd'"

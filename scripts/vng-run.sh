@@ -5,6 +5,11 @@
 # command in the guest; exit with the command's exit status.
 #
 #   vng-run.sh <builddir> <command>
+#   vng-run.sh <kernel image> <command>
+#
+# A kernel image (e.g. Debian's stock kernel unpacked by stock-kernel.sh
+# into <root>/boot/vmlinuz-<release>) boots with its modules from
+# <root>/lib/modules/<release>.
 #
 # The guest sees the host's root file system read-only (virtiofs, or 9p when
 # no usable virtiofsd exists); /tmp is a writable tmpfs.  If the guest dies
@@ -49,9 +54,15 @@ command -v vng >/dev/null 2>&1 ||
 need qemu-system-x86_64 qemu-system-x86
 need timeout coreutils
 
-[[ -f $out/.delayed-rmap-built ]] ||
-	die "no complete kernel build in $out (run 'make kernel-6.1' first)"
-[[ -f $out/arch/x86/boot/bzImage ]] || die "$out/arch/x86/boot/bzImage missing"
+if [[ -f $out ]]; then
+	release=$(basename "$out")
+	release=${release#vmlinuz-}
+else
+	[[ -f $out/.delayed-rmap-built ]] ||
+		die "no complete kernel build in $out (run 'make kernel-6.1' first)"
+	[[ -f $out/arch/x86/boot/bzImage ]] || die "$out/arch/x86/boot/bzImage missing"
+	release=$(sed -n 's/^release=//p' "$out/.delayed-rmap-built")
+fi
 
 # kvm_probe: exit status 0 if QEMU can really run a guest with KVM here.
 # /dev/kvm can exist and still fail (MSR aborts, hangs), so run a guest:
@@ -126,7 +137,7 @@ done
 vng_args+=($VNG_OPTS)
 vng_args+=(--exec "$cmd")
 
-log >&2 "booting $(sed -n 's/^release=//p' "$out/.delayed-rmap-built") with $VNG_CPUS vCPUs, $VNG_MEMORY"
+log >&2 "booting $release with $VNG_CPUS vCPUs, $VNG_MEMORY"
 run=(vng "${vng_args[@]}")
 [[ $VNG_TIMEOUT == 0 ]] || run=(timeout --kill-after=10 "$VNG_TIMEOUT" "${run[@]}")
 

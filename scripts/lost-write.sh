@@ -1,0 +1,137 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Both directions of the lost-write test, on the host side: build the
+# selftest and the window amplifier, boot a kernel with virtme-ng, run
+# selftests/run_lost_write.sh in it, and judge the verdict lines.
+#
+#   lost-write.sh stock   <kernel image> <headers dir> <harness dir> <workdir> <result>
+#   lost-write.sh patched <build dir>    <build dir>   <harness dir> <workdir> <result>
+#   lost-write.sh nofix   <build dir>    <build dir>   <harness dir> <workdir> <result>
+#
+#   stock:   Debian's kernel with the amplifier.  Passes only if a write is
+#            lost in every variant listed in LW_MUST_LOSE (default: the
+#            remap_fixed and munmap_mmap variants): that the test can fail.
+#   nofix:   same judgement, on our kernel (same tree and config as
+#            "patched") with only the fix reverted: the mutation control.
+#   patched: the kernel with the series, amplified and plain.  Passes only
+#            if no write is lost in any variant of either run.
+#
+# <headers dir> is what the amplifier module is built against (-C).
+# <harness dir> holds kselftest_harness.h (tools/testing/selftests of a 6.1
+# tree).  Environment: LW_SECONDS (per variant, default 5), LW_DELAY_US
+# (amplifier delay, default 2000), LW_RUNS (runs per kernel and mode,
+# default 1), LW_MUST_LOSE, LW_MODES (default: "amplified" for stock and
+# nofix, "amplified plain" for patched; only amplified runs are judged for
+# stock and nofix, plain runs are measured).  A table per mode and variant
+# (runs with a loss, median time to detection) ends the output.
+
+set -euo pipefail
+PROG=lost-write
+here=$(dirname "$(realpath "$0")")
+repo=$(realpath "$here/..")
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+[[ $# -eq 6 ]] || die "usage: $0 stock|patched <kernel> <headers> <harness dir> <workdir> <result>"
+mode=$1 kernel=$2 headers=$3 harness=$4 work=$5 result=$6
+LW_SECONDS=${LW_SECONDS:-5}
+LW_DELAY_US=${LW_DELAY_US:-2000}
+LW_RUNS=${LW_RUNS:-1}
+LW_MUST_LOSE=${LW_MUST_LOSE:-remap_fixed munmap_mmap}
+if [[ $1 == patched ]]; then
+	LW_MODES=${LW_MODES:-amplified plain}
+else
+	LW_MODES=${LW_MODES:-amplified}
+fi
+need gcc gcc
+[[ -f $harness/kselftest_harness.h ]] || die "no kselftest_harness.h in $harness"
+[[ -f $headers/Makefile ]] ||
+	die "no kernel build or headers in $headers (stock: install Debian package linux-headers-$(basename "$kernel" | sed 's/^vmlinuz-//'))"
+case $mode in
+stock | nofix | patched) ;;
+*) die "mode must be stock, nofix or patched" ;;
+esac
+
+# Build the selftest and the amplifier (out of the repository).
+mkdir -p "$work/amplifier"
+gcc -O2 -Wall -Wextra -Wno-unused-parameter -Werror -I"$harness" \
+	-o "$work/lost_write" "$repo/selftests/lost_write.c" -lpthread
+cp "$repo/selftests/amplifier/Kbuild" "$repo/selftests/amplifier/tlb_flush_delay.c" "$work/amplifier/"
+make -s -C "$headers" M="$work/amplifier" modules >"$work/amplifier/build.log" 2>&1 || {
+	cat "$work/amplifier/build.log" >&2
+	die "the amplifier module does not build against $headers"
+}
+amp=$work/amplifier/tlb_flush_delay.ko
+
+# run_guest <label> <amplify: 0|1>: one boot, one run of every variant.
+# Appends the verdict lines, prefixed with the label, to $work/verdicts.
+run_guest() {
+	local label=$1 amplify=$2 args out
+	args="-b $work/lost_write -s $LW_SECONDS"
+	((amplify)) && args+=" -a $amp -u $LW_DELAY_US"
+	out=$work/$label.log
+	log "$label: booting $(basename "$kernel"), $LW_SECONDS s per variant, amplifier $( ((amplify)) && echo "on, $LW_DELAY_US us" || echo off)"
+	if ! VNG_TIMEOUT=$((LW_SECONDS * 3 + 240)) "$here/vng-run.sh" "$kernel" \
+		"$repo/selftests/run_lost_write.sh $args" >"$out" 2>&1; then
+		sed 's/^/    /' "$out" | tail -n 40
+		die "$label: the selftest did not run to the end (log: $out)"
+	fi
+	grep '^lost-write: ' "$out" | sed "s/^lost-write: /$label: /" | tee -a "$work/verdicts"
+}
+
+rm -f "$work/verdicts"
+for ((i = 1; i <= LW_RUNS; i++)); do
+	for m in $LW_MODES; do
+		case $m in
+		amplified) run_guest "$mode-amplified-$i" 1 ;;
+		plain) run_guest "$mode-plain-$i" 0 ;;
+		*) die "LW_MODES: unknown mode '$m'" ;;
+		esac
+	done
+done
+
+# Summary: per mode and variant, runs with a lost write and the median time
+# to detection over those runs.
+echo "lost-write $mode: summary over $LW_RUNS run(s) of ${LW_SECONDS}s per variant:"
+awk '
+	{
+		split($1, k, "-"); m = k[2]; v = $2; sub(":", "", v)
+		key = m " " v; runs[key]++
+		if ($3 == "LOST") { lost[key]++; t = $5; times[key] = times[key] " " t }
+	}
+	END {
+		for (key in runs) {
+			n = split(times[key], a, " "); med = "-"
+			if (n) {
+				for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+					if (a[j] + 0 < a[i] + 0) { x = a[i]; a[i] = a[j]; a[j] = x }
+				med = (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+				med = med " s"
+			}
+			printf "    %-10s %-14s lost in %d/%d runs, median time to detection %s\n",
+				split(key, p, " ") ? p[1] : key, p[2], lost[key] + 0, runs[key], med
+		}
+	}' "$work/verdicts" | sort
+
+grep -q ': ERROR' "$work/verdicts" && die "a variant could not run (see above)"
+nvariants=$(grep -c . "$work/verdicts")
+nlost=$(grep -c ': LOST' "$work/verdicts" || true)
+if [[ $mode == stock || $mode == nofix ]]; then
+	missing=()
+	for v in $LW_MUST_LOSE; do
+		n=$(grep -c -- "-amplified-[0-9]*: $v: LOST" "$work/verdicts" || true)
+		((n == LW_RUNS)) || missing+=("$v ($n/$LW_RUNS runs)")
+	done
+	if ((${#missing[@]})); then
+		echo "lost-write $mode: FAIL: no lost write in ${missing[*]}: the test could not show the bug" | tee "$result"
+		exit 1
+	fi
+	echo "lost-write $mode: lost writes in $nlost of $nvariants variant runs (required: $LW_MUST_LOSE), amplified, ${LW_SECONDS}s each" | tee "$result"
+else
+	if ((nlost)); then
+		echo "lost-write patched: FAIL: $nlost lost write(s) in $nvariants variant runs" | tee "$result"
+		exit 1
+	fi
+	echo "lost-write patched: 0 lost writes in $nvariants variant runs (amplified and plain, ${LW_SECONDS}s each)" | tee "$result"
+fi
