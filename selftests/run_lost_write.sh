@@ -7,7 +7,9 @@
 #   run_lost_write.sh -b BIN [-a AMPLIFIER.ko] [-u DELAY_US] [-s SECONDS]
 #                     [-r RESULT_FILE]
 #
-#   -b  the lost_write binary
+#   -b  the lost_write binary (default: $LOST_WRITE_BIN, set by the kselftest
+#       Makefile, else lost_write next to this script, as a kselftest
+#       install puts it)
 #   -a  window amplifier module to insmod for the run (tlb_flush_delay.ko)
 #   -u  its delay_us (default 2000)
 #   -s  time limit per variant (default 10)
@@ -17,9 +19,10 @@
 #   lost-write: <variant>: LOST (wrote X, read back Y after T s)
 #   lost-write: <variant>: no loss in T s
 #   lost-write: <variant>: ERROR (...)
-# and exits 0 only if the selftest ran, whatever it found; deciding whether a
-# loss is expected (stock kernel) or a failure (patched kernel) is the
-# caller's job.  Set-up failures exit 2.
+# Exit status, kselftest style: 0 no write lost, 1 a write was lost (the
+# kernel under test has the bug), 2 set-up failure or a variant that could
+# not run.  Whether a loss is expected (stock kernel) or a failure (patched
+# kernel) is for the caller to judge.
 
 set -euo pipefail
 
@@ -28,7 +31,7 @@ die() {
 	exit 2
 }
 
-bin='' amp='' delay=2000 secs=10 result=''
+bin=${LOST_WRITE_BIN:-$(dirname "$(realpath "$0")")/lost_write} amp='' delay=2000 secs=10 result=''
 while getopts "b:a:u:s:r:" opt; do
 	case $opt in
 	b) bin=$OPTARG ;;
@@ -95,7 +98,7 @@ if [[ $loaded_amp == 1 ]]; then
 fi
 
 # One verdict per variant, from the TAP and the test's own log lines.
-found=0
+found=0 lost=0 errors=0
 while read -r variant; do
 	found=1
 	log=$(awk -v v="lost_write.$variant.race" '
@@ -105,11 +108,13 @@ while read -r variant; do
 	if grep -q "LOST WRITE" <<<"$log"; then
 		what=$(grep -o 'LOST WRITE after [0-9.]* s: wrote [0-9]*, read back [0-9]*' <<<"$log")
 		echo "lost-write: $variant: LOST (${what#LOST WRITE })"
+		lost=1
 	elif grep -q "^ok .* lost_write.$variant.race" "$tap"; then
 		what=$(grep -o 'no lost write in [0-9.]* s' <<<"$log")
 		echo "lost-write: $variant: no loss (${what#no lost write })"
 	else
 		echo "lost-write: $variant: ERROR ($(grep -m1 -E 'Expected|error|died|failed' <<<"$log" || echo 'no result'))"
+		errors=1
 	fi
 done < <(grep -oE '(ok|not ok) [0-9]+ lost_write\.[a-z_]+\.race' "$tap" |
 	sed -E 's/.*lost_write\.([a-z_]+)\.race/\1/')
@@ -119,4 +124,5 @@ if [[ $loaded_amp == 1 && $hits == 0 ]]; then
 	exit 2
 fi
 rm -f "$tap"
-exit 0
+((errors == 0)) || exit 2
+exit $lost
