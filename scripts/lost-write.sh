@@ -133,7 +133,7 @@ if [[ $mode == stock || $mode == nofix ]]; then
 		echo "lost-write $mode: FAIL: no lost write in ${missing[*]}: the test could not show the bug" | tee "$result"
 		exit 1
 	fi
-	echo "lost-write $mode: lost writes in $nlost of $nvariants variant runs (required: $LW_MUST_LOSE), amplified, ${LW_SECONDS}s each" | tee "$result"
+	echo "lost-write $mode: lost writes in $nlost of $nvariants variant runs (${LW_MODES// / and }; required when amplified: $LW_MUST_LOSE), ${LW_SECONDS}s each" | tee "$result"
 else
 	if ((nlost)); then
 		echo "lost-write patched: FAIL: $nlost lost write(s) in $nvariants variant runs" | tee "$result"

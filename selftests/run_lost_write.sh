@@ -95,6 +95,10 @@ hits=
 if [[ $loaded_amp == 1 ]]; then
 	hits=$(cat /sys/module/tlb_flush_delay/parameters/hits)
 	echo "run_lost_write: amplifier delayed $hits flushes"
+	# The amplifier must leave as cleanly as it came.
+	rmmod tlb_flush_delay || die "rmmod tlb_flush_delay failed"
+	loaded_amp=0
+	echo "run_lost_write: amplifier unloaded"
 fi
 
 # One verdict per variant, from the TAP and the test's own log lines.
