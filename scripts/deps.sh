@@ -51,15 +51,8 @@ RUST_CRATES=()
 # Debian 12's stock 6.1 kernel: the lost-write test's negative control boots
 # it (unpacked into the cache by stock-kernel.sh, not installed) and builds
 # the window amplifier against its headers, which are installed here.
-# STOCK_ABI=6.1.0-N picks one; default: what linux-image-amd64 depends on.
-stock_abi() {
-	if [[ -n ${STOCK_ABI:-} ]]; then
-		echo "$STOCK_ABI"
-		return 0
-	fi
-	apt-cache depends linux-image-amd64 2>/dev/null |
-		sed -n 's/^ *Depends: linux-image-\(6\.1\.0-[0-9]*\)-amd64$/\1/p' | head -n1
-}
+# STOCK_ABI=6.1.0-N picks one; default: what linux-image-amd64 depends on
+# (stock_abi in lib.sh).
 
 stock_headers_entry() {
 	local abi

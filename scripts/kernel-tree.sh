@@ -171,11 +171,7 @@ nofix() {
 		awk -v s="$subject" 'substr($0, 42) == s { print $1 }')
 	[[ -n $fix ]] || die "no patch with subject '$subject' in the applied series"
 	[[ $(wc -l <<<"$fix") == 1 ]] || die "several patches have subject '$subject'"
-	if [[ ! -e $wt/.git ]]; then
-		rm -rf "$wt"
-		git -C "$srcdir" worktree prune
-		git -C "$srcdir" worktree add -q --detach "$wt" "$head"
-	fi
+	ensure_worktree "$srcdir" "$wt" "$head"
 	rm -f "$stamp"
 	git -C "$wt" revert --abort >/dev/null 2>&1 || true
 	git -C "$wt" checkout -q --detach -f "$head"

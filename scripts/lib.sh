@@ -36,6 +36,29 @@ lock_cache() {
 	export DELAYED_RMAP_LOCKED=1
 }
 
+# stock_abi: the ABI (6.1.0-N) of Debian 12's stock kernel: $STOCK_ABI if
+# set, else what linux-image-amd64 depends on; empty if the apt lists do not
+# know (no 'apt-get update' yet).
+stock_abi() {
+	if [[ -n ${STOCK_ABI:-} ]]; then
+		echo "$STOCK_ABI"
+		return 0
+	fi
+	apt-cache depends linux-image-amd64 2>/dev/null |
+		sed -n 's/^ *Depends: linux-image-\(6\.1\.0-[0-9]*\)-amd64$/\1/p' | head -n1
+}
+
+# ensure_worktree <repo> <dir> <commit>: a detached git worktree of <repo> at
+# <dir>, created at <commit> if it does not exist yet (an existing one is
+# left where it is: the caller checks out what it needs).
+ensure_worktree() {
+	local repo=$1 dir=$2 commit=$3
+	[[ -e $dir/.git ]] && return 0
+	rm -rf "$dir"
+	git -C "$repo" worktree prune
+	git -C "$repo" worktree add -q --detach "$dir" "$commit"
+}
+
 # need <command> <debian-package>: fail clearly if a tool is missing.
 need() {
 	command -v "$1" >/dev/null 2>&1 ||

@@ -57,11 +57,7 @@ fi
 rm -f "$stamp"
 
 wt=$src-bisect
-if [[ ! -d $wt/.git && ! -f $wt/.git ]]; then
-	rm -rf "$wt"
-	git -C "$src" worktree prune
-	git -C "$src" worktree add -q --detach "$wt" pristine
-fi
+ensure_worktree "$src" "$wt" pristine
 
 ok=0 failed=()
 log "building patches 1-$((n - 1)) of $n (patch $n, the whole series, is the compile matrix's job)"

@@ -29,8 +29,7 @@ need apt-cache apt
 need dpkg-deb dpkg
 
 if [[ -z $abi ]]; then
-	abi=$(apt-cache depends linux-image-amd64 2>/dev/null |
-		sed -n 's/^ *Depends: linux-image-\(6\.1\.0-[0-9]*\)-amd64$/\1/p' | head -n1)
+	abi=$(stock_abi)
 	[[ -n $abi ]] || die "cannot find Debian 12's 6.1 kernel (apt-cache depends linux-image-amd64; is 'apt-get update' done?)"
 fi
 release=$abi-amd64
