@@ -59,7 +59,7 @@ S := $(REPO)/scripts
 .PHONY: help deps deps-check source-6.1 apply-6.1 kernel-6.1 boot-6.1 \
 	boot-smoke checkpatch compile-matrix series-bisect typecheck check \
 	stock-6.1 lostwrite-stock lostwrite-patched lostwrite kernel-6.1-nofix lostwrite-nofix \
-	measure-lostwrite
+	measure-lostwrite kunit-6.1 kunit-6.1-nofix
 
 help:
 	@echo 'delayed-rmap pipeline (6.1 series)'
@@ -77,13 +77,16 @@ help:
 	@echo '  compile-matrix  mm/ + arch mm code for x86_64 SMP, x86_64 !SMP, arm64, s390x; no warnings'
 	@echo '  series-bisect   the same matrix for every prefix of the series (each patch builds)'
 	@echo '  typecheck       encoded page pointers: compile-time rules hold (and can fail)'
+	@echo '  kunit-6.1       boot it, run the mmu_gather KUnit suite: every case must pass'
 	@echo '  stock-6.1       unpack Debian 12'"'"'s stock kernel (linux-image-$$(STOCK_ABI)-amd64) in the cache'
 	@echo '  lostwrite-stock   lost-write selftest on the stock kernel + amplifier: must lose writes'
 	@echo '  lostwrite-patched lost-write selftest on the patched kernel, amplified and plain: must not'
 	@echo '  kernel-6.1-nofix  the test kernel with only the fix (patch $$(FIX_SUBJECT)) reverted'
+	@echo '  kunit-6.1-nofix   the KUnit suite on it: the flush-order cases must fail, the rest pass'
 	@echo '  lostwrite-nofix   lost-write selftest on it + amplifier: must lose writes'
 	@echo '  lostwrite       all three'
-	@echo '  measure-lostwrite long form: MEASURE_RUNS x MEASURE_SECONDS per variant (not in check)'
+	@echo '  measure-lostwrite long form: MEASURE_RUNS x MEASURE_SECONDS per variant (not in check),'
+	@echo '                  on the kernels in MEASURE_KERNELS (stock nofix patched)'
 	@echo '  check           all of the above (without deps) and a verdict'
 	@echo
 	@echo 'Variables (current value):'
@@ -96,6 +99,7 @@ help:
 	@echo '  VNG_CPUS     = $(VNG_CPUS), VNG_MEMORY = $(VNG_MEMORY)'
 	@echo '  tree         = $(TREE_6_1)'
 	@echo '  build        = $(BUILD_6_1)'
+	@echo '  MEASURE_RUNS = $(MEASURE_RUNS), MEASURE_SECONDS = $(MEASURE_SECONDS), MEASURE_KERNELS = $(MEASURE_KERNELS)'
 	@echo
 	@echo 'Example: make boot-6.1 CMD='"'"'cat /proc/cpuinfo | grep -c processor'"'"
 
@@ -138,6 +142,12 @@ boot-6.1:
 boot-smoke:
 	@mkdir -p '$(RESULTS)'
 	@$(S)/boot-smoke.sh '$(TREE_6_1)' '$(BUILD_6_1)' '$(RESULTS)/boot-smoke.txt'
+
+# The mmu_gather KUnit suite is built in (configs/6.1-test.config) and runs
+# at boot; these judge its TAP output.  Both need the kernel built first.
+kunit-6.1:
+	@mkdir -p '$(RESULTS)'
+	@$(S)/kunit.sh patched '$(TREE_6_1)' '$(BUILD_6_1)' '$(RESULTS)/kunit-6.1.txt'
 
 checkpatch: source-6.1
 	@mkdir -p '$(RESULTS)'
@@ -209,6 +219,11 @@ endif
 	@echo "$$(sed -n 's/^release=//p' '$(BUILD_6_1_NOFIX)/.delayed-rmap-built') built without the fix ($(BUILD_6_1_NOFIX))" \
 		>'$(RESULTS)/kernel-6.1-nofix.txt'
 
+# Needs make kernel-6.1-nofix.  The negative control of the KUnit suite.
+kunit-6.1-nofix:
+	@mkdir -p '$(RESULTS)'
+	@$(S)/kunit.sh nofix '$(NOFIX_TREE)' '$(BUILD_6_1_NOFIX)' '$(RESULTS)/kunit-6.1-nofix.txt'
+
 # Needs make kernel-6.1-nofix.
 lostwrite-nofix: source-6.1
 	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/lostwrite-nofix.txt'
@@ -222,17 +237,23 @@ lostwrite: lostwrite-stock lostwrite-nofix lostwrite-patched
 # Defaults: 10 x 60 s, about 3 x 10 x 2 x 3 minutes under TCG.
 MEASURE_RUNS ?= 10
 MEASURE_SECONDS ?= 60
+MEASURE_KERNELS ?= stock nofix patched
 measure-lostwrite: stock-6.1 kernel-6.1 kernel-6.1-nofix
 	@mkdir -p '$(RESULTS)/measure'
-	@kimg=$$($(S)/stock-kernel.sh '$(DEB_DIR)/stock' '$(STOCK_ROOT)' $(STOCK_ABI)); \
-		rel=$$(basename "$$kimg"); rel=$${rel#vmlinuz-}; \
-		export LW_RUNS=$(MEASURE_RUNS) LW_SECONDS=$(MEASURE_SECONDS) LW_MODES="amplified plain"; \
-		$(S)/lost-write.sh stock "$$kimg" "/usr/src/linux-headers-$$rel" '$(HARNESS_6_1)' \
-			'$(SELFTEST_BUILD)/measure-stock' '$(RESULTS)/measure/stock.txt' || true; \
-		$(S)/lost-write.sh nofix '$(BUILD_6_1_NOFIX)' '$(BUILD_6_1_NOFIX)' '$(HARNESS_6_1)' \
-			'$(SELFTEST_BUILD)/measure-nofix' '$(RESULTS)/measure/nofix.txt' || true; \
-		$(S)/lost-write.sh patched '$(BUILD_6_1)' '$(BUILD_6_1)' '$(HARNESS_6_1)' \
-			'$(SELFTEST_BUILD)/measure-patched' '$(RESULTS)/measure/patched.txt' || true
+	@export LW_RUNS=$(MEASURE_RUNS) LW_SECONDS=$(MEASURE_SECONDS) LW_MODES="amplified plain"; \
+		for k in $(MEASURE_KERNELS); do \
+			case $$k in \
+			stock) \
+				kimg=$$($(S)/stock-kernel.sh '$(DEB_DIR)/stock' '$(STOCK_ROOT)' $(STOCK_ABI)); \
+				rel=$$(basename "$$kimg"); rel=$${rel#vmlinuz-}; \
+				set -- "$$kimg" "/usr/src/linux-headers-$$rel" ;; \
+			nofix) set -- '$(BUILD_6_1_NOFIX)' '$(BUILD_6_1_NOFIX)' ;; \
+			patched) set -- '$(BUILD_6_1)' '$(BUILD_6_1)' ;; \
+			*) echo "measure-lostwrite: unknown kernel '$$k' in MEASURE_KERNELS (stock nofix patched)" >&2; exit 1 ;; \
+			esac; \
+			$(S)/lost-write.sh "$$k" "$$1" "$$2" '$(HARNESS_6_1)' \
+				'$(SELFTEST_BUILD)/measure-'"$$k" '$(RESULTS)/measure/'"$$k.txt" || true; \
+		done
 	@echo "measure-lostwrite: verdicts and logs in $(SELFTEST_BUILD)/measure-*/, summaries above"
 
 check:

@@ -22,7 +22,7 @@ results=$1
 shift
 lock_cache
 steps=(deps-check source-6.1 apply-6.1 checkpatch compile-matrix series-bisect kernel-6.1 typecheck boot-smoke
-	lostwrite-stock lostwrite-patched kernel-6.1-nofix lostwrite-nofix)
+	kunit-6.1 lostwrite-stock lostwrite-patched kernel-6.1-nofix kunit-6.1-nofix lostwrite-nofix)
 fatal=" deps-check source-6.1 apply-6.1 "
 
 rm -rf "$results"
@@ -30,9 +30,10 @@ mkdir -p "$results"
 declare -A status
 passed=0 total_start=$SECONDS
 for step in "${steps[@]}"; do
-	if [[ ($step == boot-smoke || $step == typecheck || $step == lostwrite-patched) &&
-		${status[kernel-6.1]:-} != PASS ]] ||
-		[[ $step == lostwrite-nofix && ${status[kernel-6.1-nofix]:-} != PASS ]]; then
+	if [[ ($step == boot-smoke || $step == typecheck || $step == kunit-6.1 ||
+		$step == lostwrite-patched) && ${status[kernel-6.1]:-} != PASS ]] ||
+		[[ ($step == kunit-6.1-nofix || $step == lostwrite-nofix) &&
+			${status[kernel-6.1-nofix]:-} != PASS ]]; then
 		status[$step]=SKIP
 		continue
 	fi
@@ -70,9 +71,11 @@ line series-bisect "each patch"
 line kernel-6.1 "kernel"
 line typecheck "encoded ptrs"
 line boot-smoke "boot"
+line kunit-6.1 "KUnit"
 line lostwrite-stock "stock 6.1"
 line lostwrite-patched "patched 6.1"
 line kernel-6.1-nofix "kernel, no fix"
+line kunit-6.1-nofix "KUnit, no fix"
 line lostwrite-nofix "6.1 no fix"
 elapsed=$((SECONDS - total_start))
 echo "  took $((elapsed / 60)) min $((elapsed % 60)) s"

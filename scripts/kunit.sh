@@ -1,0 +1,55 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot a kernel with the mmu_gather KUnit suite built in and judge its
+# results.
+#
+#   kunit.sh <patched|nofix> <srcdir> <builddir> [<result-file>]
+#
+# The suite (CONFIG_MMU_GATHER_KUNIT_TEST=y) runs at boot; the guest prints
+# its kernel log, which is kept next to the result file (or in the build
+# directory) as kunit-<mode>.log and judged by kunit-verdict.py with the
+# tree's own KUnit parser:
+#   patched  every case passes, none skipped;
+#   nofix    (the series without the fix) the flush-order cases fail on the
+#            flush order, all others pass, none skipped.
+
+set -euo pipefail
+PROG=kunit
+here=$(dirname "$(realpath "$0")")
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+[[ $# -ge 3 && $# -le 4 ]] || die "usage: $0 <patched|nofix> <srcdir> <builddir> [<result-file>]"
+mode=$1 src=$2 out=$3 result=${4:-}
+case $mode in
+patched | nofix) ;;
+*) die "mode must be patched or nofix (got '$mode')" ;;
+esac
+[[ -z $result ]] || rm -f "$result"
+need python3 python3
+[[ -f $src/mm/mmu_gather_kunit.c ]] ||
+	die "$src has no mm/mmu_gather_kunit.c: is the series (with its KUnit patch) applied?"
+[[ -f $out/.config ]] || die "no kernel configuration in $out (build the kernel first)"
+grep -qx 'CONFIG_MMU_GATHER_KUNIT_TEST=y' "$out/.config" ||
+	die "$out/.config lacks CONFIG_MMU_GATHER_KUNIT_TEST=y (configs/6.1-test.config sets it)"
+
+logdir=${result:+$(dirname "$result")}
+logdir=${logdir:-$out}
+mkdir -p "$logdir"
+klog=$logdir/kunit-$mode.log
+
+start=$SECONDS
+rc=0
+# The suite has finished before init starts: its results are in the log
+# (with printk timestamps, from which the verdict reports its run time).
+VNG_TIMEOUT=${VNG_TIMEOUT:-900} "$here/vng-run.sh" "$out" dmesg >"$klog" || rc=$?
+((rc == 0)) || die "guest failed (vng exit status $rc); kernel log so far: $klog"
+secs=$((SECONDS - start))
+
+rc=0
+verdict=$(python3 "$here/kunit-verdict.py" --tree "$src" --mode "$mode" "$klog") || rc=$?
+printf '%s\n' "$verdict"
+((rc == 0)) || die "mmu_gather KUnit suite on the $mode kernel: not as expected (log: $klog)"
+summary="$(tail -n1 <<<"$verdict") (boot and suite: $secs s)"
+[[ -z $result ]] || echo "$summary" >"$result"
