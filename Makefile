@@ -59,7 +59,7 @@ S := $(REPO)/scripts
 .PHONY: help deps deps-check source-6.1 apply-6.1 kernel-6.1 boot-6.1 \
 	boot-smoke checkpatch compile-matrix series-bisect typecheck check \
 	stock-6.1 lostwrite-stock lostwrite-patched lostwrite kernel-6.1-nofix lostwrite-nofix \
-	measure-lostwrite kunit-6.1 kunit-6.1-nofix
+	measure-lostwrite kunit-6.1 kunit-6.1-nofix source-7.2 apply-7.2 kernel-7.2 boot-7.2 module-7.2 rust-device-7.2 lostwrite-7.2
 
 help:
 	@echo 'delayed-rmap pipeline (6.1 series)'
@@ -87,6 +87,13 @@ help:
 	@echo '  lostwrite       all three'
 	@echo '  measure-lostwrite long form: MEASURE_RUNS x MEASURE_SECONDS per variant (not in check),'
 	@echo '                  on the kernels in MEASURE_KERNELS (stock nofix patched)'
+	@echo '  source-7.2      fetch Debian sid'"'"'s linux-source-7.x = LINUX7_VERSION (private apt state)'
+	@echo '  apply-7.2       apply patches/7.2 (kernel crate bindings the Rust module needs)'
+	@echo '  kernel-7.2      build the slim 7.x kernel with Rust (configs/7.2-test.config)'
+	@echo '  boot-7.2        boot it and run CMD in the guest'
+	@echo '  module-7.2      build the Rust module (rust/) against it, outside the repository'
+	@echo '  rust-device-7.2 load the module in a 7.x guest, run selftests/rust_device.c, unload'
+	@echo '  lostwrite-7.2   lost-write selftest on 7.x (upstream fix): measured, must not lose'
 	@echo '  check           all of the above (without deps) and a verdict'
 	@echo
 	@echo 'Variables (current value):'
@@ -99,6 +106,7 @@ help:
 	@echo '  VNG_CPUS     = $(VNG_CPUS), VNG_MEMORY = $(VNG_MEMORY)'
 	@echo '  tree         = $(TREE_6_1)'
 	@echo '  build        = $(BUILD_6_1)'
+	@echo '  LINUX7_VERSION = $(LINUX7_VERSION)  ($(LINUX7_PKG) from sid; tree $(TREE_7))'
 	@echo '  MEASURE_RUNS = $(MEASURE_RUNS), MEASURE_SECONDS = $(MEASURE_SECONDS), MEASURE_KERNELS = $(MEASURE_KERNELS)'
 	@echo
 	@echo 'Example: make boot-6.1 CMD='"'"'cat /proc/cpuinfo | grep -c processor'"'"
@@ -255,6 +263,68 @@ measure-lostwrite: stock-6.1 kernel-6.1 kernel-6.1-nofix
 				'$(SELFTEST_BUILD)/measure-'"$$k" '$(RESULTS)/measure/'"$$k.txt" || true; \
 		done
 	@echo "measure-lostwrite: verdicts and logs in $(SELFTEST_BUILD)/measure-*/, summaries above"
+
+# ---------------------------------------------------------------- Linux 7.x
+# Debian sid's linux-source-7.x, pinned: the Debian version is the one
+# variable (the package name follows from it).  Fetched with a private apt
+# state (scripts/kernel-tree.sh fetch-sid); the .deb stays in $(DEB_DIR).
+LINUX7_VERSION ?= 7.2.13-1
+LINUX7_SERIES := $(shell sed -E 's/^([0-9]+\.[0-9]+).*/\1/' <<<'$(LINUX7_VERSION)')
+LINUX7_PKG := linux-source-$(LINUX7_SERIES)
+TREE_7 := $(CACHE_DIR)/src/linux-$(LINUX7_SERIES)
+BUILD_7 := $(BUILD_ROOT)/linux-$(LINUX7_SERIES)-x86_64
+KERNEL_FRAGMENTS_7 := $(REPO)/configs/6.1-base.config $(REPO)/configs/6.1-vng.config \
+	$(REPO)/configs/7.2-test.config
+# The kernel's Rust toolchain: Debian's rustc-web, never the rustup one on
+# PATH (it has no rust-src); libclang >= 17 for bindgen.  The C side is
+# built with clang 19 (LLVM=-19), "the best supported setup" for Rust
+# according to the tree's Documentation/rust/quick-start.rst.
+LIBCLANG_PATH ?= /usr/lib/llvm-19/lib
+BINDGEN ?= $(or $(shell command -v bindgen 2>/dev/null),$(wildcard $(HOME)/.cargo/bin/bindgen),bindgen)
+RUST_KMAKE_ARGS := LLVM=-19 RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc \
+	BINDGEN=$(BINDGEN) LIBCLANG_PATH=$(LIBCLANG_PATH)
+
+PATCHES_7 := $(REPO)/patches/7.2
+
+source-7.2:
+	@$(S)/kernel-tree.sh fetch-sid '$(LINUX7_PKG)' '$(LINUX7_VERSION)' '$(TREE_7)' '$(DEB_DIR)'
+
+# patches/7.2: what the Rust module needs from the kernel crate (bindings),
+# applied with git am like the 6.1 series.
+apply-7.2: source-7.2
+	@$(S)/kernel-tree.sh apply '$(TREE_7)' '$(PATCHES_7)'
+
+kernel-7.2: apply-7.2
+	@mkdir -p '$(RESULTS)' '$(BUILD_7)'; rm -f '$(RESULTS)/kernel-7.2.txt'
+	@out=$$(make -s -C '$(TREE_7)' O='$(BUILD_7)' $(RUST_KMAKE_ARGS) rustavailable 2>&1) || \
+		{ echo "$$out" >&2; echo "kernel-7.2: the Rust toolchain is not usable for $(LINUX7_PKG) (run 'make deps' as root)" >&2; exit 1; }
+	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/build-kernel.sh '$(TREE_7)' '$(BUILD_7)' '$(JOBS)' $(KERNEL_FRAGMENTS_7)
+	@echo "$$(sed -n 's/^release=//p' '$(BUILD_7)/.delayed-rmap-built') built with Rust ($(BUILD_7))" \
+		>'$(RESULTS)/kernel-7.2.txt'
+
+boot-7.2:
+	@$(S)/vng-run.sh '$(BUILD_7)' "$$CMD"
+
+# The Rust module (Kbuild, rust/), built out of the repository (MO=).
+MODULE_7 := $(BUILD_ROOT)/module-$(LINUX7_SERIES)
+module-7.2: kernel-7.2
+	@mkdir -p '$(MODULE_7)'
+	@$(MAKE) -s -C '$(BUILD_7)' M='$(REPO)' MO='$(MODULE_7)' $(RUST_KMAKE_ARGS) modules
+	@echo "module-7.2: $(MODULE_7)/rust/delayed_rmap_test.ko"
+
+# selftests/rust_device.c against the module's device, in a 7.x guest.
+rust-device-7.2: module-7.2
+	@mkdir -p '$(RESULTS)'
+	@$(S)/rust-device.sh '$(TREE_7)' '$(BUILD_7)' '$(MODULE_7)/rust/delayed_rmap_test.ko' \
+		'$(SELFTEST_BUILD)/rust-device' '$(RESULTS)/rust-device-7.2.txt'
+
+# The lost-write selftest on 7.x, which has the fix upstream: measured, and
+# judged like the patched 6.1 kernel (no write may be lost).
+lostwrite-7.2: kernel-7.2
+	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/lostwrite-7.2.txt'
+	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/lost-write.sh upstream '$(BUILD_7)' '$(BUILD_7)' \
+		'$(TREE_7)/tools/testing/selftests' \
+		'$(SELFTEST_BUILD)/upstream-$(LINUX7_SERIES)' '$(RESULTS)/lostwrite-7.2.txt'
 
 check:
 	@$(S)/check.sh '$(RESULTS)' $(MAKE) -f '$(REPO)/Makefile'

@@ -30,7 +30,7 @@ lock_cache
 mkdir -p "$out"
 out=$(realpath "$out")
 built=$out/.delayed-rmap-built
-kmake=(make -C "$src" O="$out" ARCH=x86_64)
+kmake=(make -C "$src" O="$out" ARCH=x86_64 "${KMAKE_EXTRA[@]}")
 
 kconfig_setup "$src" "$out" x86_64 "" tinyconfig "$@"
 

@@ -9,7 +9,8 @@
 #   deps.sh check     only check that every tool is there; name the Debian
 #                     package (or pip package) of each missing one
 #
-# Environment: VNG_VERSION (virtme-ng version to install, default 1.42).
+# Environment: VNG_VERSION (virtme-ng version to install, default 1.42),
+# BINDGEN_VERSION (bindgen-cli from crates.io, default 0.73.2).
 
 set -euo pipefail
 PROG=deps
@@ -37,16 +38,19 @@ DEB_TOOLS=(
 	e2fsprogs:mkfs.ext4 shellcheck:shellcheck
 )
 
-# ---------------------------------------------------------------------------
-# Rust (7.2 kernel with the Rust module): NOT installed yet.  When the Rust
-# part lands, move these into DEB_TOOLS / install them below:
-#   Debian:    rustc-web:rustc rust-web-src:/usr/lib/rustlib/src
-#              libclang-19-dev:/usr/lib/llvm-19/lib/libclang.so
-#   crates.io: bindgen-cli (cargo install --locked bindgen-cli)
-# (see /work/shared/DESIGN.md section 5 for the versions that work)
-RUST_DEB_TOOLS=()
-RUST_CRATES=()
-# ---------------------------------------------------------------------------
+# Rust for the 7.2 kernel and its Rust module: Debian's rustc-web (1.96)
+# with the matching core/alloc sources (rust-web-src), libclang >= 17 for
+# 7.2's bindgen (libclang-19-dev; use LIBCLANG_PATH=/usr/lib/llvm-19/lib),
+# clang/lld/llvm 19 to build that kernel (LLVM=-19, see the Makefile),
+# and bindgen-cli from crates.io (cargo, which the rustup toolchain on these
+# machines has; that toolchain itself is not used for the kernel).
+RUST_DEB_TOOLS=(
+	rustc-web:/usr/bin/rustc rustc-web:/usr/bin/rustdoc
+	rust-web-src:/usr/lib/rustlib/src/rust/library/core/src/lib.rs
+	libclang-19-dev:/usr/lib/llvm-19/lib/libclang.so
+	clang-19:/usr/bin/clang-19 lld-19:/usr/bin/ld.lld-19 llvm-19:/usr/bin/llvm-ar-19
+)
+BINDGEN_VERSION=${BINDGEN_VERSION:-0.73.2}
 
 # Debian 12's stock 6.1 kernel: the lost-write test's negative control boots
 # it (unpacked into the cache by stock-kernel.sh, not installed) and builds
@@ -89,7 +93,7 @@ missing_debs() {
 
 check() {
 	local entry bad=0
-	for entry in "${DEB_TOOLS[@]}" "$(stock_headers_entry)"; do
+	for entry in "${DEB_TOOLS[@]}" "${RUST_DEB_TOOLS[@]}" "$(stock_headers_entry)"; do
 		if ! have "${entry#*:}"; then
 			echo "deps: missing '${entry#*:}': install Debian package '${entry%%:*}'" >&2
 			bad=1
@@ -97,6 +101,10 @@ check() {
 	done
 	if ! vng_path >/dev/null; then
 		echo "deps: missing 'vng': pip install virtme-ng==$VNG_VERSION" >&2
+		bad=1
+	fi
+	if [[ $(bindgen_version) != "$BINDGEN_VERSION" ]]; then
+		echo "deps: missing 'bindgen' $BINDGEN_VERSION: cargo install --locked bindgen-cli --version $BINDGEN_VERSION" >&2
 		bad=1
 	fi
 	((bad == 0)) || die "tools missing: run 'make deps' (as root)"
@@ -166,12 +174,38 @@ install_vng() {
 	log "virtme-ng $VNG_VERSION installed ($(vng_path))"
 }
 
+# bindgen_version: the version of the bindgen on PATH (or in ~/.cargo/bin).
+bindgen_path() {
+	command -v bindgen 2>/dev/null && return 0
+	[[ -x ${CARGO_HOME:-$HOME/.cargo}/bin/bindgen ]] && echo "${CARGO_HOME:-$HOME/.cargo}/bin/bindgen"
+}
+
+bindgen_version() {
+	local b
+	b=$(bindgen_path) || return 0
+	"$b" --version 2>/dev/null | awk '{ print $2 }'
+}
+
+install_bindgen() {
+	if [[ $(bindgen_version) == "$BINDGEN_VERSION" ]]; then
+		log "bindgen $BINDGEN_VERSION: present ($(bindgen_path))"
+		return 0
+	fi
+	command -v cargo >/dev/null 2>&1 ||
+		die "cargo not found: needed for 'cargo install bindgen-cli' (install rustup's toolchain or Debian's cargo)"
+	log "cargo install --locked bindgen-cli --version $BINDGEN_VERSION (a few minutes)"
+	cargo install -q --locked bindgen-cli --version "$BINDGEN_VERSION" ||
+		die "cargo install bindgen-cli $BINDGEN_VERSION failed"
+	[[ $(bindgen_version) == "$BINDGEN_VERSION" ]] ||
+		die "bindgen $BINDGEN_VERSION not found after cargo install (is ${CARGO_HOME:-$HOME/.cargo}/bin writable?)"
+}
+
 case ${1:-} in
 check) check ;;
 install)
 	install_debs
 	install_vng
-	((${#RUST_CRATES[@]} == 0)) || die "Rust crates are not wired in yet"
+	install_bindgen
 	check
 	;;
 *) die "usage: $0 install|check" ;;

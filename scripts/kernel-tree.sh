@@ -8,6 +8,14 @@
 #       into <debdir> and unpack it into <srcdir> as a git repository whose
 #       first commit, tagged "pristine", is the untouched source.
 #
+#   kernel-tree.sh fetch-sid <pkg> <version> <srcdir> <debdir>
+#       The same for a package that only Debian sid has (linux-source-7.x),
+#       pinned to <version>.  The machine's apt configuration is left alone:
+#       apt runs with a private sources list and state directory under
+#       <debdir>/apt-sid (mirror: $SID_MIRROR, default deb.debian.org).  The
+#       .deb stays in <debdir>, so a later fetch needs no network.  If sid no
+#       longer has <version>, it fails naming the versions sid offers.
+#
 #   kernel-tree.sh apply  <srcdir> <series-dir>
 #       Reset <srcdir> to "pristine" and apply every patch listed in
 #       <series-dir>/series with git am.  Stops at the first patch that does
@@ -28,24 +36,27 @@ git_tree() {
 		-c user.email="pipeline@delayed-rmap.invalid" "${@:2}"
 }
 
-fetch() {
-	local pkg=$1 srcdir=$2 debdir=$3 deb tarball tmp
-
+have_tree() {
+	local srcdir=$1
 	if [[ -d $srcdir/.git ]] && git -C "$srcdir" rev-parse -q --verify pristine >/dev/null; then
 		echo "kernel-tree: $srcdir already present ($(git -C "$srcdir" log -1 --format=%s pristine))"
 		return 0
 	fi
-	need apt-get apt
-	need dpkg-deb dpkg
-	need git git
-	need xz xz-utils
+	return 1
+}
 
+# apt_opts: as root, apt downloads as user _apt, which cannot write to our
+# cache: let it download as root instead of warning about it.
+apt_opts=()
+[[ $EUID -ne 0 ]] || apt_opts=(-o APT::Sandbox::User=root)
+
+fetch() {
+	local pkg=$1 srcdir=$2 debdir=$3 deb
+
+	have_tree "$srcdir" && return 0
+	need apt-get apt
 	mkdir -p "$debdir"
 	deb=$(find "$debdir" -maxdepth 1 -name "${pkg}_*.deb" -print | sort -V | tail -n1)
-	# As root, apt downloads as user _apt, which cannot write to our cache:
-	# let it download as root instead of warning about it.
-	local -a apt_opts=()
-	[[ $EUID -ne 0 ]] || apt_opts=(-o APT::Sandbox::User=root)
 	if [[ -z $deb ]]; then
 		echo "kernel-tree: downloading $pkg"
 		if ! (cd "$debdir" && apt-get "${apt_opts[@]}" download "$pkg"); then
@@ -60,7 +71,62 @@ fetch() {
 		deb=$(find "$debdir" -maxdepth 1 -name "${pkg}_*.deb" -print | sort -V | tail -n1)
 		[[ -n $deb ]] || die "apt-get download $pkg produced no .deb in $debdir"
 	fi
+	unpack "$deb" "$srcdir"
+}
 
+fetch_sid() {
+	local pkg=$1 version=$2 srcdir=$3 debdir=$4 deb aptdir offered
+	local -a sid_opts
+
+	if have_tree "$srcdir"; then
+		# One tree per 7.x series: another pinned version replaces it.
+		git -C "$srcdir" log -1 --format=%s pristine | grep -qF "${pkg}_${version/:/%3a}_all.deb" &&
+			return 0
+		echo "kernel-tree: $srcdir is not $pkg $version: replacing it"
+		rm -rf "$srcdir"
+	fi
+	need apt-get apt
+	mkdir -p "$debdir"
+	# apt writes "~" and ":" in file names as is, "+" too; the epoch is %3a.
+	deb=$debdir/${pkg}_${version/:/%3a}_all.deb
+	if [[ ! -f $deb ]]; then
+		aptdir=$debdir/apt-sid
+		mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial"
+		echo "deb ${SID_MIRROR:-http://deb.debian.org/debian} sid main" >"$aptdir/sources.list"
+		sid_opts=("${apt_opts[@]}"
+			-o Dir::Etc::SourceList="$aptdir/sources.list"
+			-o Dir::Etc::SourceParts=-
+			-o Dir::State::Lists="$aptdir/lists"
+			-o Dir::Cache="$aptdir/cache"
+			-o APT::Get::List-Cleanup=0)
+		echo "kernel-tree: reading sid's package lists (private apt state in $aptdir)"
+		apt-get -q "${sid_opts[@]}" update >"$aptdir/update.log" 2>&1 ||
+			die "apt-get update of sid failed (network? see $aptdir/update.log)"
+		if ! apt-cache "${sid_opts[@]}" madison "$pkg" 2>/dev/null |
+			awk -F'|' -v v="$version" '{ gsub(/ /, "", $2) } $2 == v { ok = 1 } END { exit !ok }'; then
+			offered=$(apt-cache "${sid_opts[@]}" search --names-only '^linux-source-[0-9.]+$' 2>/dev/null |
+				cut -d' ' -f1 | sort -V | while read -r p; do
+					apt-cache "${sid_opts[@]}" madison "$p" 2>/dev/null |
+						awk -F'|' '/sid/ { gsub(/ /, "", $2); print $2 }' | sed "s/^/$p=/"
+				done | sort -u | paste -sd' ' -)
+			die "sid does not have $pkg=$version any more; sid offers: ${offered:-no linux-source package}. Set LINUX7_VERSION to one of those versions."
+		fi
+		echo "kernel-tree: downloading $pkg=$version from sid"
+		(cd "$debdir" && apt-get -q "${sid_opts[@]}" download "$pkg=$version") ||
+			die "apt-get download $pkg=$version from sid failed"
+		[[ -f $deb ]] || die "apt-get download produced no $deb"
+	fi
+	unpack "$deb" "$srcdir"
+}
+
+# unpack <deb> <srcdir>: the linux-source tarball inside <deb> becomes a git
+# tree at <srcdir>, first commit tagged "pristine".
+unpack() {
+	local deb=$1 srcdir=$2 tarball tmp version
+
+	need dpkg-deb dpkg
+	need git git
+	need xz xz-utils
 	tmp=$srcdir.tmp
 	rm -rf "$tmp"
 	mkdir -p "$tmp"
@@ -72,7 +138,6 @@ fetch() {
 		tar -xJ -C "$tmp" --strip-components=1
 
 	[[ -f $tmp/Makefile && -d $tmp/mm ]] || die "unpacked tree in $tmp does not look like Linux"
-	local version
 	version=$(make -s -C "$tmp" kernelversion 2>/dev/null) || version=unknown
 	echo "kernel-tree: committing pristine $version source"
 	git_tree "$tmp" init -q -b pristine-src
@@ -181,7 +246,7 @@ nofix() {
 	echo "kernel-tree: $wt: series minus '$subject'"
 }
 
-[[ $# -ge 1 ]] || die "usage: $0 fetch <pkg> <srcdir> <debdir> | apply <srcdir> <series-dir> | nofix <srcdir> <worktree> <subject>"
+[[ $# -ge 1 ]] || die "usage: $0 fetch <pkg> <srcdir> <debdir> | fetch-sid <pkg> <version> <srcdir> <debdir> | apply <srcdir> <series-dir> | nofix <srcdir> <worktree> <subject>"
 cmd=$1
 shift
 lock_cache
@@ -189,6 +254,10 @@ case $cmd in
 fetch)
 	[[ $# -eq 3 ]] || die "usage: $0 fetch <pkg> <srcdir> <debdir>"
 	fetch "$@"
+	;;
+fetch-sid)
+	[[ $# -eq 4 ]] || die "usage: $0 fetch-sid <pkg> <version> <srcdir> <debdir>"
+	fetch_sid "$@"
 	;;
 apply)
 	[[ $# -eq 2 ]] || die "usage: $0 apply <srcdir> <series-dir>"

@@ -12,6 +12,10 @@ if [[ -z ${KEEP_MAKEFLAGS:-} ]]; then
 	unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 fi
 
+# KMAKE_ARGS: extra variables for every make of a kernel tree, e.g. the Rust
+# toolchain of the 7.2 kernel (RUSTC=/usr/bin/rustc ...); word-split.
+read -r -a KMAKE_EXTRA <<<"${KMAKE_ARGS:-}"
+
 die() {
 	echo "${PROG:-delayed-rmap}: error: $*" >&2
 	exit 1
@@ -127,7 +131,7 @@ verify_config() {
 kconfig_setup() {
 	local src=$1 out=$2 arch=$3 cross=$4 base=$5 stamp want f
 	shift 5
-	local -a kmake=(make -s -C "$src" O="$out" ARCH="$arch")
+	local -a kmake=(make -s -C "$src" O="$out" ARCH="$arch" "${KMAKE_EXTRA[@]}")
 	[[ -n $cross ]] && kmake+=(CROSS_COMPILE="$cross")
 
 	for f in "$@"; do
@@ -137,6 +141,8 @@ kconfig_setup() {
 	want=$(
 		echo "base=$base arch=$arch cross=$cross"
 		"${cross}gcc" --version | head -n1
+		# (Only when set, so that stamps made before KMAKE_ARGS existed hold.)
+		((${#KMAKE_EXTRA[@]} == 0)) || echo "make args: ${KMAKE_EXTRA[*]}"
 		for f in "$@"; do
 			echo "== ${f##*/}"
 			cat "$f"

@@ -8,6 +8,7 @@
 #   lost-write.sh stock   <kernel image> <headers dir> <harness dir> <workdir> <result>
 #   lost-write.sh patched <build dir>    <build dir>   <harness dir> <workdir> <result>
 #   lost-write.sh nofix   <build dir>    <build dir>   <harness dir> <workdir> <result>
+#   lost-write.sh upstream <build dir>   <build dir>   <harness dir> <workdir> <result>
 #
 #   stock:   Debian's kernel with the amplifier.  Passes only if a write is
 #            lost in every variant listed in LW_MUST_LOSE (default: the
@@ -16,6 +17,8 @@
 #            "patched") with only the fix reverted: the mutation control.
 #   patched: the kernel with the series, amplified and plain.  Passes only
 #            if no write is lost in any variant of either run.
+#   upstream: the same judgement for a kernel that has the fix upstream
+#            (Linux 7.x, make kernel-7.2).
 #
 # <headers dir> is what the amplifier module is built against (-C).
 # <harness dir> holds kselftest_harness.h (tools/testing/selftests of a 6.1
@@ -33,13 +36,13 @@ repo=$(realpath "$here/..")
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-[[ $# -eq 6 ]] || die "usage: $0 stock|patched <kernel> <headers> <harness dir> <workdir> <result>"
+[[ $# -eq 6 ]] || die "usage: $0 stock|nofix|patched|upstream <kernel> <headers> <harness dir> <workdir> <result>"
 mode=$1 kernel=$2 headers=$3 harness=$4 work=$5 result=$6
 LW_SECONDS=${LW_SECONDS:-5}
 LW_DELAY_US=${LW_DELAY_US:-2000}
 LW_RUNS=${LW_RUNS:-1}
 LW_MUST_LOSE=${LW_MUST_LOSE:-remap_fixed munmap_mmap}
-if [[ $1 == patched ]]; then
+if [[ $1 == patched || $1 == upstream ]]; then
 	LW_MODES=${LW_MODES:-amplified plain}
 else
 	LW_MODES=${LW_MODES:-amplified}
@@ -49,8 +52,8 @@ need gcc gcc
 [[ -f $headers/Makefile ]] ||
 	die "no kernel build or headers in $headers (stock: install Debian package linux-headers-$(basename "$kernel" | sed 's/^vmlinuz-//'))"
 case $mode in
-stock | nofix | patched) ;;
-*) die "mode must be stock, nofix or patched" ;;
+stock | nofix | patched | upstream) ;;
+*) die "mode must be stock, nofix, patched or upstream" ;;
 esac
 
 # Build the selftest and the amplifier (out of the repository).
@@ -58,7 +61,7 @@ mkdir -p "$work/amplifier"
 gcc -O2 -Wall -Wextra -Wno-unused-parameter -Werror -I"$harness" \
 	-o "$work/lost_write" "$repo/selftests/lost_write.c" -lpthread
 cp "$repo/selftests/amplifier/Kbuild" "$repo/selftests/amplifier/tlb_flush_delay.c" "$work/amplifier/"
-make -s -C "$headers" M="$work/amplifier" modules >"$work/amplifier/build.log" 2>&1 || {
+make -s -C "$headers" M="$work/amplifier" "${KMAKE_EXTRA[@]}" modules >"$work/amplifier/build.log" 2>&1 || {
 	cat "$work/amplifier/build.log" >&2
 	die "the amplifier module does not build against $headers"
 }
@@ -136,8 +139,8 @@ if [[ $mode == stock || $mode == nofix ]]; then
 	echo "lost-write $mode: lost writes in $nlost of $nvariants variant runs (${LW_MODES// / and }; required when amplified: $LW_MUST_LOSE), ${LW_SECONDS}s each" | tee "$result"
 else
 	if ((nlost)); then
-		echo "lost-write patched: FAIL: $nlost lost write(s) in $nvariants variant runs" | tee "$result"
+		echo "lost-write $mode: FAIL: $nlost lost write(s) in $nvariants variant runs" | tee "$result"
 		exit 1
 	fi
-	echo "lost-write patched: 0 lost writes in $nvariants variant runs (amplified and plain, ${LW_SECONDS}s each)" | tee "$result"
+	echo "lost-write $mode: 0 lost writes in $nvariants variant runs (${LW_MODES// / and }, ${LW_SECONDS}s each)" | tee "$result"
 fi

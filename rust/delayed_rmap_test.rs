@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Exercise the mmu_gather paths of Linux 7.x from Rust.
+//!
+//! A misc device, `/dev/delayed-rmap-test`. `mmap()` of it (shared, offset 0)
+//! maps pages the module owns with `vm_insert_page()`; ioctls zap a range of
+//! that mapping through the real zap path (`zap_vma_range()`) and report what
+//! the module knows. The user-visible interface is `rust/delayed_rmap_test.h`.
+//!
+//! Every ioctl argument is checked: an unknown command is `-ENOTTY`, a bad
+//! range, size or alignment `-EINVAL`, an unreadable or unwritable argument
+//! `-EFAULT`, a zap without a mapping of this file `-ENXIO`.
+
+use kernel::{
+    alloc::flags::{__GFP_ZERO, GFP_KERNEL},
+    fs::File,
+    ioctl::{_IOC_SIZE, _IOR, _IOW, _IOWR},
+    miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
+    mm::virt::{flags as vm, VmaNew},
+    new_mutex,
+    page::{Page, PAGE_SIZE},
+    prelude::*,
+    sync::Mutex,
+    uaccess::{UserPtr, UserSlice},
+};
+
+/// `struct delayed_rmap_info` of the header.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct Info {
+    /// Pages mapped by the current mapping (0: none).
+    nr_pages: u64,
+    /// User address of the mapping.
+    start: u64,
+    /// The most pages one mapping may have.
+    max_pages: u64,
+}
+
+// SAFETY: `Info` is `repr(C)` with only integer fields and no padding.
+unsafe impl kernel::transmute::AsBytes for Info {}
+
+/// `struct delayed_rmap_range` of the header: byte offset and length in the
+/// mapping, both page aligned, length not zero.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct Range {
+    offset: u64,
+    length: u64,
+}
+
+// SAFETY: `Range` is `repr(C)` with only integer fields and no padding; any
+// bit pattern is a valid value.
+unsafe impl kernel::transmute::FromBytes for Range {}
+
+/// `struct delayed_rmap_page_state` of the header: `index` in, the rest out.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct PageState {
+    index: u64,
+    mapcount: i32,
+    refcount: i32,
+    dirty: u32,
+    pad: u32,
+}
+
+// SAFETY: `PageState` is `repr(C)` with only integer fields and no padding
+// (the explicit `pad` fills the tail).
+unsafe impl kernel::transmute::AsBytes for PageState {}
+// SAFETY: As above; any bit pattern is a valid value.
+unsafe impl kernel::transmute::FromBytes for PageState {}
+
+const IOC_MAGIC: u32 = b'D' as u32;
+/// Describe the current mapping.
+const DELAYED_RMAP_INFO: u32 = _IOR::<Info>(IOC_MAGIC, 1);
+/// Zap a range of the current mapping (the `MADV_DONTNEED` path).
+const DELAYED_RMAP_ZAP: u32 = _IOW::<Range>(IOC_MAGIC, 2);
+/// What the module sees of one page: mapcount, references, dirty flag.
+const DELAYED_RMAP_PAGE_STATE: u32 = _IOWR::<PageState>(IOC_MAGIC, 3);
+
+/// The most pages a mapping may have: more than the 10 000 pages the gather
+/// frees at most in one go, so that tests can cross every batch boundary.
+const MAX_PAGES: usize = 16384;
+
+module! {
+    type: DelayedRmapModule,
+    name: "delayed_rmap_test",
+    authors: ["delayed-rmap maintainers"],
+    description: "Exercise the mmu_gather delayed rmap paths from Rust",
+    license: "GPL",
+}
+
+#[pin_data]
+struct DelayedRmapModule {
+    #[pin]
+    _miscdev: MiscDeviceRegistration<DelayedRmapDevice>,
+}
+
+impl kernel::InPlaceModule for DelayedRmapModule {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        let options = MiscDeviceOptions {
+            name: c"delayed-rmap-test",
+        };
+        try_pin_init!(Self {
+            _miscdev <- MiscDeviceRegistration::register(options),
+        })
+    }
+}
+
+/// What one open file has mapped.
+struct Mapping {
+    /// The pages, in mapping order; they stay allocated until the file is
+    /// released (the zap drops the mapping's references, not ours).
+    pages: KVVec<Page>,
+    /// User address of the mapping.
+    start: usize,
+}
+
+#[pin_data]
+struct DelayedRmapDevice {
+    #[pin]
+    mapping: Mutex<Option<Mapping>>,
+}
+
+#[vtable]
+impl MiscDevice for DelayedRmapDevice {
+    type Ptr = Pin<KBox<Self>>;
+
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
+        KBox::try_pin_init(
+            try_pin_init!(DelayedRmapDevice {
+                mapping <- new_mutex!(None),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    fn mmap(me: Pin<&DelayedRmapDevice>, _file: &File, vma: &VmaNew) -> Result {
+        if vma.flags() & vm::SHARED == 0 {
+            return Err(EINVAL);
+        }
+        let len = vma.end() - vma.start();
+        let nr = len / PAGE_SIZE;
+        if nr == 0 || nr > MAX_PAGES {
+            return Err(EINVAL);
+        }
+        let mut guard = me.mapping.lock();
+        if guard.is_some() {
+            // One mapping per open file: its pages are what the ioctls
+            // describe.
+            return Err(EBUSY);
+        }
+
+        let mut pages = KVVec::with_capacity(nr, GFP_KERNEL)?;
+        for _ in 0..nr {
+            pages.push(Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?, GFP_KERNEL)?;
+        }
+        vma.set_dontexpand();
+        vma.set_dontcopy();
+        let mixed = vma.set_mixedmap();
+        for (i, page) in pages.iter().enumerate() {
+            mixed.vm_insert_page(vma.start() + i * PAGE_SIZE, page)?;
+        }
+        *guard = Some(Mapping {
+            pages,
+            start: vma.start(),
+        });
+        Ok(())
+    }
+
+    fn ioctl(me: Pin<&DelayedRmapDevice>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        let size = _IOC_SIZE(cmd);
+        let user = UserSlice::new(UserPtr::from_addr(arg), size);
+        match cmd {
+            DELAYED_RMAP_INFO => {
+                let info = me.info();
+                user.writer().write(&info)?;
+            }
+            DELAYED_RMAP_ZAP => {
+                let range: Range = user.reader().read()?;
+                me.zap(range)?;
+            }
+            DELAYED_RMAP_PAGE_STATE => {
+                let (mut reader, mut writer) = user.reader_writer();
+                let mut state: PageState = reader.read()?;
+                me.page_state(&mut state)?;
+                writer.write(&state)?;
+            }
+            _ => return Err(ENOTTY),
+        }
+        Ok(0)
+    }
+}
+
+impl DelayedRmapDevice {
+    fn info(&self) -> Info {
+        let guard = self.mapping.lock();
+        match &*guard {
+            Some(m) => Info {
+                nr_pages: m.pages.len() as u64,
+                start: m.start as u64,
+                max_pages: MAX_PAGES as u64,
+            },
+            None => Info {
+                max_pages: MAX_PAGES as u64,
+                ..Info::default()
+            },
+        }
+    }
+
+    fn page_state(&self, state: &mut PageState) -> Result {
+        let guard = self.mapping.lock();
+        let m = guard.as_ref().ok_or(ENXIO)?;
+        let index = usize::try_from(state.index).map_err(|_| EINVAL)?;
+        let page = m.pages.get(index).ok_or(EINVAL)?;
+        state.mapcount = page.mapcount();
+        state.refcount = page.ref_count();
+        state.dirty = u32::from(page.is_dirty());
+        state.pad = 0;
+        Ok(())
+    }
+
+    /// Zap `range` of this file's mapping in the caller's address space.
+    fn zap(&self, range: Range) -> Result {
+        let page = PAGE_SIZE as u64;
+        if range.length == 0 || range.offset % page != 0 || range.length % page != 0 {
+            return Err(EINVAL);
+        }
+        let end = range.offset.checked_add(range.length).ok_or(EINVAL)?;
+
+        let guard = self.mapping.lock();
+        let m = guard.as_ref().ok_or(ENXIO)?;
+        if end > (m.pages.len() * PAGE_SIZE) as u64 {
+            return Err(EINVAL);
+        }
+        let task = kernel::current!();
+        let mm = task.mm().ok_or(ENXIO)?;
+        let mmap = mm.mmap_read_lock();
+        // The mapping may have been unmapped or replaced since mmap(): it
+        // must still be a mixed map covering all of our pages from `start`.
+        let vma = mmap.vma_lookup(m.start).ok_or(ENXIO)?;
+        if vma.start() != m.start
+            || vma.end() - vma.start() != m.pages.len() * PAGE_SIZE
+            || vma.as_mixedmap_vma().is_none()
+        {
+            return Err(ENXIO);
+        }
+        // Both fit in usize: they are at most the mapping's length.
+        vma.zap_vma_range(m.start + range.offset as usize, range.length as usize);
+        Ok(())
+    }
+}
