@@ -280,7 +280,8 @@ KERNEL_FRAGMENTS_7 := $(REPO)/configs/6.1-base.config $(REPO)/configs/6.1-vng.co
 # built with clang 19 (LLVM=-19), "the best supported setup" for Rust
 # according to the tree's Documentation/rust/quick-start.rst.
 LIBCLANG_PATH ?= /usr/lib/llvm-19/lib
-BINDGEN ?= $(or $(shell command -v bindgen 2>/dev/null),$(wildcard $(HOME)/.cargo/bin/bindgen),bindgen)
+# Where scripts/deps.sh looks too: PATH, else cargo's bin directory.
+BINDGEN ?= $(or $(shell command -v bindgen 2>/dev/null),$(wildcard $(or $(CARGO_HOME),$(HOME)/.cargo)/bin/bindgen),bindgen)
 RUST_KMAKE_ARGS := LLVM=-19 RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc \
 	BINDGEN=$(BINDGEN) LIBCLANG_PATH=$(LIBCLANG_PATH)
 

@@ -174,12 +174,14 @@ install_vng() {
 	log "virtme-ng $VNG_VERSION installed ($(vng_path))"
 }
 
-# bindgen_version: the version of the bindgen on PATH (or in ~/.cargo/bin).
+# bindgen_path: the bindgen on PATH, else cargo's (not always on PATH).
+cargo_bin=${CARGO_HOME:-$HOME/.cargo}/bin
 bindgen_path() {
 	command -v bindgen 2>/dev/null && return 0
-	[[ -x ${CARGO_HOME:-$HOME/.cargo}/bin/bindgen ]] && echo "${CARGO_HOME:-$HOME/.cargo}/bin/bindgen"
+	[[ -x $cargo_bin/bindgen ]] && echo "$cargo_bin/bindgen"
 }
 
+# bindgen_version: its version, empty if there is none.
 bindgen_version() {
 	local b
 	b=$(bindgen_path) || return 0
@@ -197,7 +199,7 @@ install_bindgen() {
 	cargo install -q --locked bindgen-cli --version "$BINDGEN_VERSION" ||
 		die "cargo install bindgen-cli $BINDGEN_VERSION failed"
 	[[ $(bindgen_version) == "$BINDGEN_VERSION" ]] ||
-		die "bindgen $BINDGEN_VERSION not found after cargo install (is ${CARGO_HOME:-$HOME/.cargo}/bin writable?)"
+		die "bindgen $BINDGEN_VERSION not found after cargo install (is $cargo_bin writable?)"
 }
 
 case ${1:-} in

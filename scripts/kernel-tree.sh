@@ -77,18 +77,19 @@ fetch() {
 fetch_sid() {
 	local pkg=$1 version=$2 srcdir=$3 debdir=$4 deb aptdir offered
 	local -a sid_opts
+	# apt writes "~" and ":" in file names as is, "+" too; the epoch is %3a.
+	local debname=${pkg}_${version/:/%3a}_all.deb
 
 	if have_tree "$srcdir"; then
 		# One tree per 7.x series: another pinned version replaces it.
-		git -C "$srcdir" log -1 --format=%s pristine | grep -qF "${pkg}_${version/:/%3a}_all.deb" &&
+		git -C "$srcdir" log -1 --format=%s pristine | grep -qF "$debname" &&
 			return 0
 		echo "kernel-tree: $srcdir is not $pkg $version: replacing it"
 		rm -rf "$srcdir"
 	fi
 	need apt-get apt
 	mkdir -p "$debdir"
-	# apt writes "~" and ":" in file names as is, "+" too; the epoch is %3a.
-	deb=$debdir/${pkg}_${version/:/%3a}_all.deb
+	deb=$debdir/$debname
 	if [[ ! -f $deb ]]; then
 		aptdir=$debdir/apt-sid
 		mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial"

@@ -42,7 +42,9 @@ dmesg | grep -E -A20 "WARNING:|BUG:|Oops" | head -60
 exit $rc'
 printf '%s\n' "$guest" >"$work/guest.sh"
 rc=0
-VNG_TIMEOUT=${VNG_TIMEOUT:-600} "$here/vng-run.sh" "$out" \
+# insmod and rmmod need root in the guest, whoever runs make (as in
+# lost-write.sh).
+VNG_OPTS="${VNG_OPTS:-} --user root" VNG_TIMEOUT=${VNG_TIMEOUT:-600} "$here/vng-run.sh" "$out" \
 	"sh $work/guest.sh $(realpath "$ko") $work/rust_device" 2>&1 | tee "$work/log" >&2 || rc=$?
 tests=$(grep -E '^# Totals:' "$work/log" | tail -n1 || true)
 line=$(grep -E '^rust-device: tests exit' "$work/log" | tail -n1 || true)
