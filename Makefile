@@ -59,7 +59,7 @@ S := $(REPO)/scripts
 .PHONY: help deps deps-check source-6.1 apply-6.1 kernel-6.1 boot-6.1 \
 	boot-smoke checkpatch compile-matrix series-bisect typecheck check \
 	stock-6.1 lostwrite-stock lostwrite-patched lostwrite kernel-6.1-nofix lostwrite-nofix \
-	measure-lostwrite kunit-6.1 kunit-6.1-nofix source-7.2 apply-7.2 kernel-7.2 boot-7.2 module-7.2 rust-device-7.2 lostwrite-7.2
+	measure-lostwrite kunit-6.1 kunit-6.1-nofix source-7.2 apply-7.2 kernel-7.2 kernel-7.2-mutation boot-7.2 module-7.2 rust-module-7.2 rust-module-7.2-mutation lostwrite-7.2
 
 help:
 	@echo 'delayed-rmap pipeline (6.1 series)'
@@ -90,9 +90,11 @@ help:
 	@echo '  source-7.2      fetch Debian sid'"'"'s linux-source-7.x = LINUX7_VERSION (private apt state)'
 	@echo '  apply-7.2       apply patches/7.2 (kernel crate bindings the Rust module needs)'
 	@echo '  kernel-7.2      build the slim 7.x kernel with Rust (configs/7.2-test.config)'
+	@echo '  kernel-7.2-mutation  the same kernel with patches/7.2-mutation (incremental, image kept apart)'
 	@echo '  boot-7.2        boot it and run CMD in the guest'
 	@echo '  module-7.2      build the Rust module (rust/) against it, outside the repository'
-	@echo '  rust-device-7.2 load the module in a 7.x guest, run selftests/rust_device.c, unload'
+	@echo '  rust-module-7.2 load the Rust module in a 7.x guest: KUnit suite delayed_rmap + selftests/rust_device.c'
+	@echo '  rust-module-7.2-mutation  the same on the mutant: the flush-order cases must fail'
 	@echo '  lostwrite-7.2   lost-write selftest on 7.x (upstream fix): measured, must not lose'
 	@echo '  check           all of the above (without deps) and a verdict'
 	@echo
@@ -307,17 +309,36 @@ boot-7.2:
 	@$(S)/vng-run.sh '$(BUILD_7)' "$$CMD"
 
 # The Rust module (Kbuild, rust/), built out of the repository (MO=).
+# The test-only mutation (the rmap of dirty file pages removed before the TLB
+# flush again): built incrementally in BUILD_7, image kept in MUTANT_7.
+PATCHES_7_MUTATION := $(REPO)/patches/7.2-mutation
+MUTANT_7 := $(BUILD_ROOT)/linux-$(LINUX7_SERIES)-mutant
+kernel-7.2-mutation: kernel-7.2
+	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/kernel-7.2-mutation.txt'
+	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/mutant-kernel.sh '$(TREE_7)' '$(BUILD_7)' '$(JOBS)' \
+		'$(PATCHES_7_MUTATION)' '$(MUTANT_7)'
+	@echo "$$(ls '$(MUTANT_7)'/boot/vmlinuz-*) built with $(notdir $(wildcard $(PATCHES_7_MUTATION)/0*.patch))" \
+		>'$(RESULTS)/kernel-7.2-mutation.txt'
+
 MODULE_7 := $(BUILD_ROOT)/module-$(LINUX7_SERIES)
 module-7.2: kernel-7.2
 	@mkdir -p '$(MODULE_7)'
 	@$(MAKE) -s -C '$(BUILD_7)' M='$(REPO)' MO='$(MODULE_7)' $(RUST_KMAKE_ARGS) modules
 	@echo "module-7.2: $(MODULE_7)/rust/delayed_rmap_test.ko"
 
-# selftests/rust_device.c against the module's device, in a 7.x guest.
-rust-device-7.2: module-7.2
+# The Rust module in a 7.x guest: its KUnit suite (delayed_rmap, run at
+# load) and selftests/rust_device.c against its device.  On the kernel as
+# released everything passes; on the mutant the flush-order cases must fail.
+rust-module-7.2: module-7.2
 	@mkdir -p '$(RESULTS)'
-	@$(S)/rust-device.sh '$(TREE_7)' '$(BUILD_7)' '$(MODULE_7)/rust/delayed_rmap_test.ko' \
-		'$(SELFTEST_BUILD)/rust-device' '$(RESULTS)/rust-device-7.2.txt'
+	@$(S)/rust-module.sh upstream '$(TREE_7)' '$(BUILD_7)' '$(MODULE_7)/rust/delayed_rmap_test.ko' \
+		'$(SELFTEST_BUILD)/rust-module-7.2' '$(RESULTS)/rust-module-7.2.txt'
+
+rust-module-7.2-mutation: module-7.2 kernel-7.2-mutation
+	@mkdir -p '$(RESULTS)'
+	@$(S)/rust-module.sh mutation '$(TREE_7)' "$$(ls '$(MUTANT_7)'/boot/vmlinuz-*)" \
+		'$(MODULE_7)/rust/delayed_rmap_test.ko' \
+		'$(SELFTEST_BUILD)/rust-module-7.2' '$(RESULTS)/rust-module-7.2-mutation.txt'
 
 # The lost-write selftest on 7.x, which has the fix upstream: measured, and
 # judged like the patched 6.1 kernel (no write may be lost).

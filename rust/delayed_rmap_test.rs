@@ -10,9 +10,14 @@
 //! Every ioctl argument is checked: an unknown command is `-ENOTTY`, a bad
 //! range, size or alignment `-EINVAL`, an unreadable or unwritable argument
 //! `-EFAULT`, a zap without a mapping of this file `-ENXIO`.
+//!
+//! With `CONFIG_KUNIT=y` the module carries a KUnit suite, `delayed_rmap`
+//! (`kunit_tests.rs`), which runs when the module is loaded.
 
+use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::{
     alloc::flags::{__GFP_ZERO, GFP_KERNEL},
+    bindings,
     fs::File,
     ioctl::{_IOC_SIZE, _IOR, _IOW, _IOWR},
     miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
@@ -81,6 +86,13 @@ const DELAYED_RMAP_PAGE_STATE: u32 = _IOWR::<PageState>(IOC_MAGIC, 3);
 /// frees at most in one go, so that tests can cross every batch boundary.
 const MAX_PAGES: usize = 16384;
 
+#[cfg(CONFIG_KUNIT = "y")]
+mod kunit_tests;
+
+/// The file operations of our misc device, once registered: the KUnit suite
+/// checks that a file it opened is ours before it looks at its state.
+static DEVICE_FOPS: AtomicPtr<bindings::file_operations> = AtomicPtr::new(core::ptr::null_mut());
+
 module! {
     type: DelayedRmapModule,
     name: "delayed_rmap_test",
@@ -102,6 +114,13 @@ impl kernel::InPlaceModule for DelayedRmapModule {
         };
         try_pin_init!(Self {
             _miscdev <- MiscDeviceRegistration::register(options),
+        })
+        .pin_chain(|me| {
+            // SAFETY: The device is registered: `as_raw()` points to its
+            // `struct miscdevice`, whose `fops` is set once and not changed.
+            let fops = unsafe { (*me._miscdev.as_raw()).fops };
+            DEVICE_FOPS.store(fops.cast_mut(), Ordering::Release);
+            Ok(())
         })
     }
 }

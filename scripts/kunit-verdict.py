@@ -1,39 +1,65 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Judge the KUnit results of the mmu_gather suite in a kernel log.
+"""Judge the results of one of the project's KUnit suites in a kernel log.
 
-    kunit-verdict.py --tree <srcdir> --mode patched|nofix <kernel log>
+    kunit-verdict.py --tree <srcdir> [--suite mmu_gather|delayed_rmap]
+                     --mode patched|nofix|upstream|mutation <kernel log>
 
 Parses the log with the tree's own KUnit parser (tools/testing/kunit, the
 code behind `kunit.py parse`, which also prints the usual report), then
-checks the "mmu_gather" suite against what the mode expects:
+checks the suite against what the mode expects:
 
-  patched  every case of the suite ran and passed; nothing skipped.
-  nofix    the suite without the fix: the flush-order cases fail, and fail
-           because a dirty file page was out of the rmap at its TLB flush;
-           every other case (encoded pointers, gather batches, the anon and
-           clean-file controls) passes; nothing skipped.
+  patched, upstream   every case of the suite ran and passed; nothing
+                      skipped (the kernel has the fix: the 6.1 series, or
+                      Linux 7.x upstream).
+  nofix, mutation     the kernel without the fix (6.1: the series with the
+                      fix reverted; 7.x: patches/7.2-mutation): the
+                      flush-order cases fail, and fail because a dirty file
+                      page was out of the rmap at its TLB flush; every
+                      other case passes; nothing skipped.
 
-The list of cases comes from the suite's source (KUNIT_CASE*() lines of
-mm/mmu_gather_kunit.c), so a case that silently stops running is an error.
+Suites: mmu_gather, the C suite of the 6.1 series (cases from the
+KUNIT_CASE*() lines of mm/mmu_gather_kunit.c in the tree), and
+delayed_rmap, the Rust module's suite (cases from the #[test] functions of
+rust/kunit_tests.rs in this repository).  A case that silently stops
+running is an error.
 Exit status: 0 as expected, 1 not as expected, 2 could not judge.
 """
 
 import argparse
+import inspect
 import os
 import re
 import sys
 
-SUITE = 'mmu_gather'
-SOURCE = 'mm/mmu_gather_kunit.c'
-# Cases that check the flush order of dirty file pages: they must fail
-# without the fix, with this message (zap_env_check()).
-ORDER_CASES = {
-    'zap_dirty_file_page_flush_order',
-    'munmap_dirty_file_page_flush_order',
-    'zap_dirty_file_pages_batch_sizes',
+REPO = os.path.realpath(os.path.join(os.path.dirname(__file__), '..'))
+
+# Per suite: where its cases are listed (relative to the tree or to this
+# repository), how a case is declared, and the cases that check the flush
+# order of dirty file pages: they must fail without the fix, with
+# ORDER_FAILURE in their log.
+SUITES = {
+    'mmu_gather': {
+        'source': ('tree', 'mm/mmu_gather_kunit.c'),
+        'case': r'KUNIT_CASE(?:_PARAM)?\(\s*(\w+)',
+        'order': {
+            'zap_dirty_file_page_flush_order',
+            'munmap_dirty_file_page_flush_order',
+            'zap_dirty_file_pages_batch_sizes',
+        },
+    },
+    'delayed_rmap': {
+        'source': ('repo', 'rust/kunit_tests.rs'),
+        'case': r'#\[test\]\s*fn\s+(\w+)',
+        'order': {
+            'module_pages_flush_order',
+            'shmem_pages_flush_order',
+        },
+    },
 }
 ORDER_FAILURE = 'out of the rmap at its TLB flush, expected in'
+FIXED_MODES = ('patched', 'upstream')
+UNFIXED_MODES = ('nofix', 'mutation')
 
 
 def error(msg):
@@ -41,27 +67,44 @@ def error(msg):
     sys.exit(2)
 
 
-def cases_in_source(tree):
-    path = os.path.join(tree, SOURCE)
+def source_path(tree, suite):
+    base, rel = SUITES[suite]['source']
+    return os.path.join(tree if base == 'tree' else REPO, rel)
+
+
+def cases_in_source(tree, suite):
+    path = source_path(tree, suite)
     try:
         with open(path, encoding='utf-8') as f:
             text = f.read()
     except OSError as e:
         error(f'cannot read {path}: {e}')
-    names = re.findall(r'KUNIT_CASE(?:_PARAM)?\(\s*(\w+)', text)
+    names = re.findall(SUITES[suite]['case'], text)
     if not names:
-        error(f'no KUNIT_CASE in {path}')
-    missing = ORDER_CASES - set(names)
+        error(f'no test case in {path}')
+    missing = SUITES[suite]['order'] - set(names)
     if missing:
         error(f'{path} lacks the flush-order cases {sorted(missing)}')
     return names
 
 
-def find_suite(test):
-    if test.name == SUITE:
+def run_start(lines, name):
+    """Index of the top-level KTAP header of the run holding suite name."""
+    header = re.compile(r'^(\[\s*\d+\.\d+\]\s?)?(K?TAP) version \d+\s*$')
+    start = 0
+    for i, line in enumerate(lines):
+        if header.match(line):
+            start = i
+        elif re.search(rf'# Subtest: {re.escape(name)}\s*$', line):
+            return start
+    return 0
+
+
+def find_suite(test, name):
+    if test.name == name:
         return test
     for sub in test.subtests:
-        found = find_suite(sub)
+        found = find_suite(sub, name)
         if found:
             return found
     return None
@@ -83,7 +126,7 @@ def leaves(test):
     return out
 
 
-def suite_seconds(lines):
+def suite_seconds(lines, name):
     """Time between the suite's header and its result (printk timestamps)."""
     stamp = re.compile(r'^\[\s*(\d+\.\d+)\]')
     begin = end = None
@@ -91,9 +134,9 @@ def suite_seconds(lines):
         m = stamp.match(line)
         if not m:
             continue
-        if begin is None and f'# Subtest: {SUITE}' in line:
+        if begin is None and f'# Subtest: {name}' in line:
             begin = float(m.group(1))
-        elif begin is not None and re.search(rf'\bok \d+ {SUITE}\b', line):
+        elif begin is not None and re.search(rf'\bok \d+ {name}\b', line):
             end = float(m.group(1))
             break
     return None if begin is None or end is None else end - begin
@@ -102,7 +145,8 @@ def suite_seconds(lines):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--tree', required=True, help='kernel source tree')
-    ap.add_argument('--mode', required=True, choices=['patched', 'nofix'])
+    ap.add_argument('--suite', default='mmu_gather', choices=sorted(SUITES))
+    ap.add_argument('--mode', required=True, choices=FIXED_MODES + UNFIXED_MODES)
     ap.add_argument('log', help='kernel log (dmesg) of the boot')
     args = ap.parse_args()
 
@@ -113,17 +157,30 @@ def main():
         error(f'no KUnit parser in {args.tree}: {e}')
     status = kunit_parser.TestStatus
 
-    expected = cases_in_source(args.tree)
+    suite_name = args.suite
+    order_cases = SUITES[suite_name]['order']
+    source = SUITES[suite_name]['source'][1]
+    expected = cases_in_source(args.tree, suite_name)
     try:
         with open(args.log, encoding='utf-8', errors='replace') as f:
             lines = f.readlines()
     except OSError as e:
         error(f'cannot read {args.log}: {e}')
 
-    root = kunit_parser.parse_run_tests(lines)
-    suite = find_suite(root)
+    # A log can hold several KTAP runs: the built-in suites at boot (maybe
+    # none), then one per module with suites.  Parse the run of this suite.
+    lines = lines[run_start(lines, suite_name):]
+
+    # 6.1's parser prints through a module-level printer; newer ones take it
+    # as an argument.
+    if 'printer' in inspect.signature(kunit_parser.parse_run_tests).parameters:
+        import kunit_printer  # pylint: disable=import-outside-toplevel
+        root = kunit_parser.parse_run_tests(lines, kunit_printer.stdout)
+    else:
+        root = kunit_parser.parse_run_tests(lines)
+    suite = find_suite(root, suite_name)
     if suite is None:
-        error(f'suite "{SUITE}" not in the log (not built in, or the boot failed)')
+        error(f'suite "{suite_name}" not in the log (not built in, or the boot failed)')
 
     results = {case.name: case for case in suite.subtests}
     problems = []
@@ -148,7 +205,7 @@ def main():
             else:
                 counts['OTHER'] += 1
             label = name if run is case else f'{name} ({run.name})'
-            want_fail = args.mode == 'nofix' and name in ORDER_CASES
+            want_fail = args.mode in UNFIXED_MODES and name in order_cases
             if run.status == status.SKIPPED:
                 problems.append(f'{label}: skipped')
             elif want_fail and run.status != status.FAILURE:
@@ -160,12 +217,12 @@ def main():
 
     for name in results:
         if name not in expected:
-            problems.append(f'{name}: ran but is not in {SOURCE}')
+            problems.append(f'{name}: ran but is not in {source}')
 
     total = sum(counts.values())
     tally = (f'{total} results: {counts["PASS"]} passed, {counts["FAIL"]} failed, '
              f'{counts["SKIP"]} skipped, {counts["OTHER"]} crashed')
-    took = suite_seconds(lines)
+    took = suite_seconds(lines, suite_name)
     if took is not None:
         tally += f'; suite ran {took:.1f} s'
 
@@ -175,10 +232,10 @@ def main():
     if problems:
         print(f'kunit {args.mode}: NOT AS EXPECTED ({len(problems)} problem(s)); {tally}')
         return 1
-    if args.mode == 'patched':
-        print(f'kunit patched: suite {SUITE}: {len(expected)} cases, {tally}')
+    if args.mode in FIXED_MODES:
+        print(f'kunit {args.mode}: suite {suite_name}: {len(expected)} cases, {tally}')
     else:
-        print(f'kunit nofix: suite {SUITE}: flush-order cases fail as required '
+        print(f'kunit {args.mode}: suite {suite_name}: flush-order cases fail as required '
               f'({counts["FAIL"]} results), the other cases pass; {tally}')
     return 0
 

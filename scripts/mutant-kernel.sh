@@ -1,0 +1,108 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build the kernel with a test-only mutation (patches/7.2-mutation)
+# incrementally, in the build directory of the unmodified kernel, and keep
+# its image apart.
+#
+#   mutant-kernel.sh <srcdir> <builddir> <jobs> <mutation-dir> <outdir>
+#
+# <srcdir> holds the series (branch "series", scripts/kernel-tree.sh apply)
+# and <builddir> its complete build (scripts/build-kernel.sh).  The patches
+# listed in <mutation-dir>/series go on a branch "mutation" on top of
+# "series"; make rebuilds what they touch (mm/memory.o and the link); the
+# image is copied to <outdir>/boot/vmlinuz-<release> (scripts/vng-run.sh
+# boots it; it has no modules of its own: the tests insmod theirs).  Then
+# the tree goes back to "series" and make rebuilds the same files, so
+# <builddir> again holds the unmodified kernel.
+#
+# Nothing is rebuilt while the series, the mutation and the configuration
+# are those <outdir>/.delayed-rmap-mutant records.  <builddir>'s
+# completeness stamp is removed while it holds the mutant, so an interrupted
+# run never leaves it looking like the unmodified kernel: the next
+# build-kernel.sh run rebuilds it.
+
+set -euo pipefail
+PROG=mutant-kernel
+here=$(dirname "$(realpath "$0")")
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+[[ $# -eq 5 ]] || die "usage: $0 <srcdir> <builddir> <jobs> <mutation-dir> <outdir>"
+src=$1 build=$2 jobs=$3 mdir=$4 out=$5
+
+need_kbuild_tools
+lock_cache
+[[ -d $src/.git ]] || die "$src is not a git tree (make source-7.2)"
+git -C "$src" rev-parse -q --verify series >/dev/null ||
+	die "$src has no 'series' branch (make apply-7.2)"
+built=$build/.delayed-rmap-built
+[[ -f $built ]] || die "no complete kernel build in $build (make kernel-7.2)"
+[[ -f $mdir/series ]] || die "$mdir/series not found"
+[[ $(git -C "$src" rev-parse HEAD) == $(git -C "$src" rev-parse series) ]] ||
+	die "$src is not at its 'series' branch (make apply-7.2 puts it back)"
+[[ -z $(git -C "$src" status --porcelain --untracked-files=no) ]] ||
+	die "$src has uncommitted changes"
+
+patches=()
+while read -r p; do
+	[[ -z $p || $p == \#* ]] && continue
+	[[ -f $mdir/$p ]] || die "patch '$p' listed in $mdir/series does not exist"
+	patches+=("$(realpath "$mdir/$p")")
+done <"$mdir/series"
+((${#patches[@]})) || die "$mdir/series lists no patch"
+
+release=$(sed -n 's/^release=//p' "$built")
+mkdir -p "$out/boot" "$out/lib/modules"
+out=$(realpath "$out")
+image=$out/boot/vmlinuz-$release
+stamp=$out/.delayed-rmap-mutant
+want=$({
+	git -C "$src" rev-parse series
+	sha256sum "${patches[@]}" | cut -d' ' -f1
+	sha256sum "$build/.config" | cut -d' ' -f1
+} | sha256sum | cut -d' ' -f1)
+if [[ -f $stamp && -f $image && $(<"$stamp") == "$want" ]]; then
+	log "mutant kernel up to date ($image)"
+	exit 0
+fi
+rm -f "$stamp"
+
+kmake=(make -C "$src" O="$build" ARCH=x86_64 "${KMAKE_EXTRA[@]}")
+saved_stamp=$(<"$built")
+
+# Whatever happens from here, the tree goes back to "series".
+restore_tree() {
+	git -C "$src" am --abort >/dev/null 2>&1 || true
+	git -C "$src" checkout -q -f series
+}
+trap restore_tree EXIT
+
+rm -f "$built"
+git -C "$src" checkout -q -f -B mutation series
+for p in "${patches[@]}"; do
+	git -C "$src" -c user.name="delayed-rmap pipeline" \
+		-c user.email="pipeline@delayed-rmap.invalid" am -q --keep-cr "$p" ||
+		die "mutation patch $(basename "$p") does not apply to $(git -C "$src" log -1 --format=%s series)"
+done
+log "building the mutant in $build ($(git -C "$src" log -1 --format=%s))"
+start=$SECONDS
+"${kmake[@]}" -j"$jobs" bzImage >"$out/.build.log" 2>&1 ||
+	die "mutant build failed (log: $out/.build.log)"
+nwarn=$(count_warnings "$out/.build.log" "$src" "$build")
+((nwarn == 0)) || die "$nwarn warning(s) in the mutant build ($out/.build.log)"
+got=$("${kmake[@]}" -s kernelrelease)
+[[ $got == "$release" ]] || die "mutant release $got differs from $release"
+cp "$build/arch/x86/boot/bzImage" "$image.tmp"
+mutant_secs=$((SECONDS - start))
+
+log "rebuilding the unmodified kernel in $build"
+restore_tree
+trap - EXIT
+start=$SECONDS
+"${kmake[@]}" -j"$jobs" bzImage >"$out/.restore.log" 2>&1 ||
+	die "rebuilding the unmodified kernel failed (log: $out/.restore.log; make kernel-7.2 retries)"
+printf '%s\n' "$saved_stamp" >"$built"
+mv "$image.tmp" "$image"
+echo "$want" >"$stamp"
+log "mutant kernel $image ($mutant_secs s; unmodified kernel back in $((SECONDS - start)) s)"

@@ -1,0 +1,84 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Load the Rust module on a 7.x kernel (its KUnit suite, delayed_rmap, runs
+# at load), run selftests/rust_device.c against its device, unload it, and
+# judge it all.
+#
+#   rust-module.sh upstream <srcdir> <builddir>       <module.ko> <workdir> [<result>]
+#   rust-module.sh mutation <srcdir> <kernel image>   <module.ko> <workdir> [<result>]
+#
+#   upstream  the kernel as released (with the fix): every KUnit case and
+#             every selftest passes.
+#   mutation  the same kernel with patches/7.2-mutation (scripts/mutant-kernel.sh):
+#             the suite's flush-order cases must fail, on the flush order;
+#             every other case and every selftest passes.
+#
+# Both fail if the module does not load or unload, or if the kernel logged a
+# warning, a BUG or an oops.  The guest's kernel log is kept as
+# <workdir>/dmesg-<mode>.log and judged by kunit-verdict.py.
+
+set -euo pipefail
+PROG=rust-module
+here=$(dirname "$(realpath "$0")")
+repo=$(realpath "$here/..")
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+[[ $# -ge 5 && $# -le 6 ]] ||
+	die "usage: $0 upstream|mutation <srcdir> <kernel> <module.ko> <workdir> [<result-file>]"
+mode=$1 src=$2 kernel=$3 ko=$4 work=$5 result=${6:-}
+case $mode in
+upstream | mutation) ;;
+*) die "mode must be upstream or mutation (got '$mode')" ;;
+esac
+[[ -z $result ]] || rm -f "$result"
+need gcc gcc
+need python3 python3
+harness=$src/tools/testing/selftests
+[[ -f $harness/kselftest_harness.h ]] || die "no kselftest_harness.h in $harness"
+[[ -f $ko ]] || die "$ko not found (make module-7.2)"
+[[ -e $kernel ]] || die "$kernel not found (make kernel-7.2 / kernel-7.2-mutation)"
+
+mkdir -p "$work"
+work=$(realpath "$work")
+klog=$work/dmesg-$mode.log
+rm -f "$klog"
+gcc -O2 -Wall -Wextra -Werror -I"$harness" -o "$work/rust_device" "$repo/selftests/rust_device.c"
+
+# In the guest: load (the suite runs), test, unload; keep the kernel log.
+# shellcheck disable=SC2016 # expanded in the guest
+guest='set -u
+rc=0
+if insmod "$1"; then
+	"$2" || rc=$?
+	rmmod delayed_rmap_test || { echo "rust-module: rmmod failed"; rc=2; }
+else
+	echo "rust-module: insmod failed"
+	rc=2
+fi
+dmesg >"$3"
+bad=$(grep -cE "WARNING:|BUG:|Oops|general protection|Call Trace" "$3" || true)
+echo "rust-module: tests exit $rc, kernel log complaints $bad"
+grep -E -A20 "WARNING:|BUG:|Oops" "$3" | head -60
+[ "$bad" = 0 ] || rc=3
+exit $rc'
+printf '%s\n' "$guest" >"$work/guest.sh"
+rc=0
+# insmod and rmmod need root in the guest, whoever runs make (as in
+# lost-write.sh); the kernel log is written to the work directory.
+VNG_OPTS="${VNG_OPTS:-} --user root" VNG_RWDIRS="${VNG_RWDIRS:-} $work" VNG_TIMEOUT=${VNG_TIMEOUT:-600} \
+	"$here/vng-run.sh" "$kernel" "sh $work/guest.sh $(realpath "$ko") $work/rust_device $klog" 2>&1 |
+	tee "$work/log" >&2 || rc=$?
+tests=$(grep -E '^# Totals:' "$work/log" | tail -n1 || true)
+line=$(grep -E '^rust-module: tests exit' "$work/log" | tail -n1 || true)
+[[ -n $line && -f $klog ]] || die "the guest did not finish (vng exit status $rc; log: $work/log)"
+((rc == 0)) || die "$line; selftests: ${tests:-no TAP totals} (log: $work/log, kernel log: $klog)"
+
+rc=0
+verdict=$(python3 "$here/kunit-verdict.py" --tree "$src" --suite delayed_rmap --mode "$mode" "$klog") || rc=$?
+printf '%s\n' "$verdict" >&2
+((rc == 0)) || die "delayed_rmap KUnit suite on the $mode kernel: not as expected (kernel log: $klog)"
+summary="rust module $mode: loaded; $(tail -n1 <<<"$verdict"); rust_device selftests ${tests#\# }; unloaded, no kernel warnings"
+echo "$summary"
+[[ -z $result ]] || echo "$summary" >"$result"
