@@ -59,7 +59,7 @@ S := $(REPO)/scripts
 .PHONY: help deps deps-check source-6.1 apply-6.1 kernel-6.1 boot-6.1 \
 	boot-smoke checkpatch compile-matrix series-bisect typecheck check \
 	stock-6.1 lostwrite-stock lostwrite-patched lostwrite kernel-6.1-nofix lostwrite-nofix \
-	measure-lostwrite kunit-6.1 kunit-6.1-nofix source-7.2 apply-7.2 kernel-7.2 kernel-7.2-mutation boot-7.2 module-7.2 rust-module-7.2 rust-module-7.2-mutation lostwrite-7.2
+	measure-lostwrite kunit-6.1 kunit-6.1-nofix source-7.2 apply-7.2 kernel-7.2 kernel-7.2-mutation boot-7.2 module-7.2 style-7.2 rust-module-7.2 rust-module-7.2-mutation lostwrite-7.2
 
 help:
 	@echo 'delayed-rmap pipeline (6.1 series)'
@@ -93,6 +93,7 @@ help:
 	@echo '  kernel-7.2-mutation  the same kernel with patches/7.2-mutation (incremental, image kept apart)'
 	@echo '  boot-7.2        boot it and run CMD in the guest'
 	@echo '  module-7.2      build the Rust module (rust/) against it, outside the repository'
+	@echo '  style-7.2       checkpatch of patches/7.2*, rustfmt and CLIPPY=1 of rust/'
 	@echo '  rust-module-7.2 load the Rust module in a 7.x guest: KUnit suite delayed_rmap + selftests/rust_device.c'
 	@echo '  rust-module-7.2-mutation  the same on the mutant: the flush-order cases must fail'
 	@echo '  lostwrite-7.2   lost-write selftest on 7.x (upstream fix): measured, must not lose'
@@ -325,6 +326,13 @@ module-7.2: kernel-7.2
 	@mkdir -p '$(MODULE_7)'
 	@$(MAKE) -s -C '$(BUILD_7)' M='$(REPO)' MO='$(MODULE_7)' $(RUST_KMAKE_ARGS) modules
 	@echo "module-7.2: $(MODULE_7)/rust/delayed_rmap_test.ko"
+
+# checkpatch --strict on patches/7.2 and patches/7.2-mutation, rustfmt and
+# CLIPPY=1 on rust/.
+style-7.2: module-7.2
+	@mkdir -p '$(RESULTS)'
+	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/rust-style.sh '$(TREE_7)' '$(BUILD_7)' '$(BUILD_ROOT)/module-$(LINUX7_SERIES)-clippy' \
+		'$(RESULTS)/style-7.2.txt' '$(PATCHES_7)' '$(PATCHES_7_MUTATION)'
 
 # The Rust module in a 7.x guest: its KUnit suite (delayed_rmap, run at
 # load) and selftests/rust_device.c against its device.  On the kernel as

@@ -28,7 +28,8 @@ struct delayed_rmap_page_state {
 	__s32 mapcount;		/* user page tables mapping it */
 	__s32 refcount;		/* references, the module's own included */
 	__u32 dirty;		/* 1 if the page is marked dirty */
-	__u32 pad;
+	__u32 word_valid;	/* 1 if word holds the page's first 8 bytes */
+	__u64 word;		/* read only while the page is not mapped */
 };
 
 #define DELAYED_RMAP_IOC_MAGIC	'D'

@@ -65,11 +65,12 @@ struct PageState {
     mapcount: i32,
     refcount: i32,
     dirty: u32,
-    pad: u32,
+    word_valid: u32,
+    word: u64,
 }
 
 // SAFETY: `PageState` is `repr(C)` with only integer fields and no padding
-// (the explicit `pad` fills the tail).
+// (8 + 4 + 4 + 4 + 4 + 8 bytes, every field at its natural alignment).
 unsafe impl kernel::transmute::AsBytes for PageState {}
 // SAFETY: As above; any bit pattern is a valid value.
 unsafe impl kernel::transmute::FromBytes for PageState {}
@@ -234,7 +235,20 @@ impl DelayedRmapDevice {
         state.mapcount = page.mapcount();
         state.refcount = page.ref_count();
         state.dirty = u32::from(page.is_dirty());
-        state.pad = 0;
+        state.word_valid = 0;
+        state.word = 0;
+        if state.mapcount == 0 {
+            let mut word = 0u64;
+            // SAFETY: `word` is valid for 8 bytes of writes.  The page is in
+            // no page table, and with the fix its rmap goes only after the
+            // TLB flush, so no CPU can still write to it.  Without the fix a
+            // store through a stale TLB entry could race with this read of
+            // 8 aligned bytes: the value read could be the old one, which is
+            // the bug the callers look for; nothing else is touched.
+            unsafe { page.read_raw((&raw mut word).cast::<u8>(), 0, 8)? };
+            state.word = word;
+            state.word_valid = 1;
+        }
         Ok(())
     }
 

@@ -208,6 +208,11 @@ impl FlushRecorder {
 
     /// `arch_invalidate_secondary_tlbs()`: the CPU TLBs of `[start, end)`
     /// have just been flushed.  Runs under the PTE lock: must not sleep.
+    ///
+    /// # Safety
+    ///
+    /// Called by the mmu_notifier core only, with `subscription` registered
+    /// with `RECORDER_OPS`.
     unsafe extern "C" fn tlb_flushed(
         subscription: *mut bindings::mmu_notifier,
         _mm: *mut bindings::mm_struct,
@@ -250,7 +255,15 @@ fn map_shared(file: &File, nr: usize) -> Result<usize> {
     // SAFETY: `test` is the running test; `file` is a valid file, which the
     // mapping takes its own reference to.
     let addr = unsafe {
-        bindings::kunit_vm_mmap(test, file.as_ptr(), 0, nr * PAGE_SIZE, PROT_RW, MAP_SHARED, 0)
+        bindings::kunit_vm_mmap(
+            test,
+            file.as_ptr(),
+            0,
+            nr * PAGE_SIZE,
+            PROT_RW,
+            MAP_SHARED,
+            0,
+        )
     };
     // vm_mmap() errors come back as negative values.
     if addr == 0 || addr > usize::MAX - 4095 {
@@ -264,7 +277,11 @@ fn map_shared(file: &File, nr: usize) -> Result<usize> {
 fn open_device() -> Result<ARef<File>> {
     // SAFETY: The path is a NUL-terminated string; the flags are valid.
     let ptr = from_err_ptr(unsafe {
-        bindings::filp_open(c"/dev/delayed-rmap-test".as_char_ptr(), bindings::O_RDWR as i32, 0)
+        bindings::filp_open(
+            c"/dev/delayed-rmap-test".as_char_ptr(),
+            bindings::O_RDWR as i32,
+            0,
+        )
     })?;
     // SAFETY: filp_open() returned a valid file with one reference, which
     // we hand over to the `ARef`; `File` is a transparent `struct file`.
@@ -285,7 +302,9 @@ fn device_of(file: &File) -> Result<Pin<&DelayedRmapDevice>> {
     // `Pin<KBox<DelayedRmapDevice>>` in `private_data`; it stays valid
     // until the file is released, which cannot happen while `file` is
     // borrowed.
-    Ok(unsafe { <Pin<KBox<DelayedRmapDevice>> as ForeignOwnable>::borrow((*file.as_ptr()).private_data) })
+    Ok(unsafe {
+        <Pin<KBox<DelayedRmapDevice>> as ForeignOwnable>::borrow((*file.as_ptr()).private_data)
+    })
 }
 
 /// Zaps `[addr, addr + len)` of the current mm: `zap_vma_range()`.
@@ -459,7 +478,11 @@ fn shmem_file(nr: usize) -> Result<ARef<File>> {
     let size = i64::try_from(nr * PAGE_SIZE)?;
     // SAFETY: The name is a NUL-terminated string; no VMA flags.
     let ptr = from_err_ptr(unsafe {
-        bindings::shmem_file_setup(c"delayed-rmap-kunit".as_char_ptr(), size, pin_init::zeroed())
+        bindings::shmem_file_setup(
+            c"delayed-rmap-kunit".as_char_ptr(),
+            size,
+            pin_init::zeroed(),
+        )
     })?;
     // SAFETY: shmem_file_setup() returned a valid file with one reference,
     // which we hand over to the `ARef`.
@@ -470,7 +493,11 @@ fn shmem_file(nr: usize) -> Result<ARef<File>> {
 fn shmem_page(file: &File, index: usize) -> Result<PageRef> {
     // SAFETY: `file` is a valid shmem file, `f_mapping` its page cache.
     let ptr = from_err_ptr(unsafe {
-        bindings::shmem_read_mapping_page_gfp((*file.as_ptr()).f_mapping, index, bindings::GFP_KERNEL)
+        bindings::shmem_read_mapping_page_gfp(
+            (*file.as_ptr()).f_mapping,
+            index,
+            bindings::GFP_KERNEL,
+        )
     })?;
     // SAFETY: shmem_read_mapping_page_gfp() returned a page with a reference
     // for us; it is not null (errors were handled above).

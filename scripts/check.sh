@@ -8,7 +8,9 @@
 # Runs "<make-command> <step>" for each step.  deps-check, source-6.1 and
 # apply-6.1 stop the run when they fail; checkpatch, compile-matrix and
 # kernel-6.1 are independent, so a failure is recorded and the next step
-# still runs (boot-smoke is skipped when the kernel did not build).  Each
+# still runs (the steps that need a kernel are skipped when it did not
+# build: skipped counts as failed).  The 7.2 steps (Rust module) follow the
+# 6.1 ones.  Each
 # step leaves a one-line summary in <results-dir>/<step>.txt.
 
 set -euo pipefail
@@ -22,7 +24,8 @@ results=$1
 shift
 lock_cache
 steps=(deps-check source-6.1 apply-6.1 checkpatch compile-matrix series-bisect kernel-6.1 typecheck boot-smoke
-	kunit-6.1 lostwrite-stock lostwrite-patched kernel-6.1-nofix kunit-6.1-nofix lostwrite-nofix)
+	kunit-6.1 lostwrite-stock lostwrite-patched kernel-6.1-nofix kunit-6.1-nofix lostwrite-nofix
+	kernel-7.2 style-7.2 rust-module-7.2 kernel-7.2-mutation rust-module-7.2-mutation)
 fatal=" deps-check source-6.1 apply-6.1 "
 
 rm -rf "$results"
@@ -33,7 +36,10 @@ for step in "${steps[@]}"; do
 	if [[ ($step == boot-smoke || $step == typecheck || $step == kunit-6.1 ||
 		$step == lostwrite-patched) && ${status[kernel-6.1]:-} != PASS ]] ||
 		[[ ($step == kunit-6.1-nofix || $step == lostwrite-nofix) &&
-			${status[kernel-6.1-nofix]:-} != PASS ]]; then
+			${status[kernel-6.1-nofix]:-} != PASS ]] ||
+		[[ ($step == style-7.2 || $step == rust-module-7.2 || $step == kernel-7.2-mutation) &&
+			${status[kernel-7.2]:-} != PASS ]] ||
+		[[ $step == rust-module-7.2-mutation && ${status[kernel-7.2-mutation]:-} != PASS ]]; then
 		status[$step]=SKIP
 		continue
 	fi
@@ -77,6 +83,11 @@ line lostwrite-patched "patched 6.1"
 line kernel-6.1-nofix "kernel, no fix"
 line kunit-6.1-nofix "KUnit, no fix"
 line lostwrite-nofix "6.1 no fix"
+line kernel-7.2 "7.2 kernel"
+line style-7.2 "7.2 style"
+line rust-module-7.2 "Rust module"
+line kernel-7.2-mutation "7.2 mutant"
+line rust-module-7.2-mutation "Rust, mutant"
 elapsed=$((SECONDS - total_start))
 echo "  took $((elapsed / 60)) min $((elapsed % 60)) s"
 if ((passed == ${#steps[@]})); then

@@ -42,11 +42,14 @@ DEB_TOOLS=(
 # with the matching core/alloc sources (rust-web-src), libclang >= 17 for
 # 7.2's bindgen (libclang-19-dev; use LIBCLANG_PATH=/usr/lib/llvm-19/lib),
 # clang/lld/llvm 19 to build that kernel (LLVM=-19, see the Makefile),
-# and bindgen-cli from crates.io (cargo, which the rustup toolchain on these
-# machines has; that toolchain itself is not used for the kernel).
+# clippy and rustfmt of the same release for `make CLIPPY=1` and the style
+# check of rust/ (rust-web-clippy, rustfmt-web), and bindgen-cli from
+# crates.io (built with cargo: the rustup toolchain's if there is one, else
+# Debian's cargo-web; rustup's rustc itself is not used for the kernel).
 RUST_DEB_TOOLS=(
 	rustc-web:/usr/bin/rustc rustc-web:/usr/bin/rustdoc
 	rust-web-src:/usr/lib/rustlib/src/rust/library/core/src/lib.rs
+	rust-web-clippy:/usr/bin/clippy-driver rustfmt-web:/usr/bin/rustfmt
 	libclang-19-dev:/usr/lib/llvm-19/lib/libclang.so
 	clang-19:/usr/bin/clang-19 lld-19:/usr/bin/ld.lld-19 llvm-19:/usr/bin/llvm-ar-19
 )
@@ -193,8 +196,12 @@ install_bindgen() {
 		log "bindgen $BINDGEN_VERSION: present ($(bindgen_path))"
 		return 0
 	fi
-	command -v cargo >/dev/null 2>&1 ||
-		die "cargo not found: needed for 'cargo install bindgen-cli' (install rustup's toolchain or Debian's cargo)"
+	if ! command -v cargo >/dev/null 2>&1; then
+		((EUID == 0)) || die "cargo not found, needed for 'cargo install bindgen-cli': run 'make deps' as root"
+		log "no cargo: installing Debian's cargo-web"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends cargo-web ||
+			die "apt-get install cargo-web failed"
+	fi
 	log "cargo install --locked bindgen-cli --version $BINDGEN_VERSION (a few minutes)"
 	cargo install -q --locked bindgen-cli --version "$BINDGEN_VERSION" ||
 		die "cargo install bindgen-cli $BINDGEN_VERSION failed"

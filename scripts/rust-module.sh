@@ -44,7 +44,7 @@ mkdir -p "$work"
 work=$(realpath "$work")
 klog=$work/dmesg-$mode.log
 rm -f "$klog"
-gcc -O2 -Wall -Wextra -Werror -I"$harness" -o "$work/rust_device" "$repo/selftests/rust_device.c"
+gcc -O2 -Wall -Wextra -Werror -pthread -I"$harness" -o "$work/rust_device" "$repo/selftests/rust_device.c"
 
 # In the guest: load (the suite runs), test, unload; keep the kernel log.
 # shellcheck disable=SC2016 # expanded in the guest

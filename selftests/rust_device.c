@@ -1,15 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Drive /dev/delayed-rmap-test (rust/delayed_rmap_test.rs) from user space:
- * map the module's pages, write them, zap ranges through the module, and
- * check that every bad argument gets its error code and nothing else.
+ * map the module's pages, write them, zap ranges through the module (also
+ * from several threads at once while others keep writing), and check that
+ * every bad argument gets its error code and nothing else.
  *
- * Needs the module loaded (selftests/run_rust_device.sh does that).
+ * Needs the module loaded (scripts/rust-module.sh does that in a guest).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -84,18 +89,182 @@ TEST_F(dev, map_write_zap)
 		EXPECT_EQ(1, st.mapcount) TH_LOG("page %zu", i);
 		EXPECT_EQ(2, st.refcount) TH_LOG("page %zu: module + mapping", i);
 		EXPECT_EQ(0U, st.dirty) TH_LOG("page %zu", i);
+		EXPECT_EQ(0U, st.word_valid) TH_LOG("page %zu: mapped, not read", i);
 	}
 	ASSERT_EQ(0, zap(self->fd, 0, n * self->page));
-	/* Zapped: unmapped, dirty (from the PTE), only the module's reference. */
+	/*
+	 * Zapped: unmapped, dirty (from the PTE), only the module's reference,
+	 * and what was written.
+	 */
 	for (i = 0; i < n; i++) {
 		ASSERT_EQ(0, page_state(self->fd, i, &st));
 		EXPECT_EQ(0, st.mapcount) TH_LOG("page %zu", i);
 		EXPECT_EQ(1, st.refcount) TH_LOG("page %zu", i);
 		EXPECT_EQ(1U, st.dirty) TH_LOG("page %zu", i);
+		EXPECT_EQ(1U, st.word_valid) TH_LOG("page %zu", i);
+		EXPECT_EQ(0x52760000 + i, (uint32_t)st.word) TH_LOG("page %zu", i);
 	}
 	ASSERT_EQ(0, zap(self->fd, 8 * self->page, self->page));
 	/* A zapped mixed map faults with SIGBUS: nothing to read back here. */
 	ASSERT_EQ(0, munmap(p, n * self->page));
+}
+
+/*
+ * Writers and zappers at once.  Each writer thread owns every NR_WRITERS-th
+ * page and keeps storing a new value into each of its pages, noting the
+ * last value whose store completed; once a page is zapped its next store
+ * faults (SIGBUS: the module has no fault handler) and the writer leaves
+ * that page alone.  Meanwhile NR_ZAPPERS threads zap random ranges, most
+ * longer than an mmu_gather batch, and a last zap takes the rest.  Every
+ * page must end unmapped, dirty, with only the module's reference, and
+ * holding the last value its writer stored.
+ */
+#define NR_PAGES	2048
+#define NR_WRITERS	3
+#define NR_ZAPPERS	2
+#define ZAPS		200
+
+struct race {
+	int fd;
+	long page;
+	char *map;
+	uint64_t last[NR_PAGES];	/* last completed store per page */
+	int zap_errors;
+};
+
+struct writer {
+	struct race *race;
+	int id;
+};
+
+static __thread sigjmp_buf bus_jmp;
+static __thread volatile sig_atomic_t in_store;
+
+static void on_sigbus(int sig)
+{
+	(void)sig;
+	if (!in_store)
+		abort();	/* a SIGBUS outside a store is a bug */
+	siglongjmp(bus_jmp, 1);
+}
+
+/* Store v to *p; -1 if the page is gone (SIGBUS). */
+static int try_store(volatile uint64_t *p, uint64_t v)
+{
+	if (sigsetjmp(bus_jmp, 1)) {
+		in_store = 0;
+		return -1;
+	}
+	in_store = 1;
+	*p = v;
+	in_store = 0;
+	return 0;
+}
+
+static void *write_pages(void *arg)
+{
+	struct writer *w = arg;
+	struct race *r = w->race;
+	char gone[NR_PAGES] = { 0 };
+	uint64_t v = (uint64_t)(w->id + 1) << 48;
+	size_t i, alive = 0;
+
+	for (i = w->id; i < NR_PAGES; i += NR_WRITERS)
+		alive++;
+	while (alive) {
+		for (i = w->id; i < NR_PAGES; i += NR_WRITERS) {
+			if (gone[i])
+				continue;
+			if (try_store((volatile uint64_t *)(r->map + i * r->page), ++v)) {
+				gone[i] = 1;
+				alive--;
+			} else {
+				r->last[i] = v;
+			}
+		}
+	}
+	return NULL;
+}
+
+static void *zap_ranges(void *arg)
+{
+	struct race *r = arg;
+	unsigned int seed = (unsigned int)(uintptr_t)&seed;
+	int k;
+
+	for (k = 0; k < ZAPS; k++) {
+		uint64_t first = rand_r(&seed) % NR_PAGES;
+		uint64_t len = 1 + rand_r(&seed) % 1100;
+
+		if (first + len > NR_PAGES)
+			len = NR_PAGES - first;
+		if (zap(r->fd, first * r->page, len * r->page))
+			__atomic_add_fetch(&r->zap_errors, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+TEST_F(dev, concurrent_writers_and_zaps)
+{
+	pthread_t writers[NR_WRITERS], zappers[NR_ZAPPERS];
+	struct writer w[NR_WRITERS];
+	struct delayed_rmap_page_state st;
+	struct sigaction sa = { .sa_handler = on_sigbus };
+	struct race *r;
+	size_t i, bad = 0, raced = 0;
+
+	r = calloc(1, sizeof(*r));
+	ASSERT_NE(NULL, r);
+	r->fd = self->fd;
+	r->page = self->page;
+	r->map = mmap(NULL, NR_PAGES * self->page, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      self->fd, 0);
+	ASSERT_NE(MAP_FAILED, r->map) TH_LOG("mmap: %s", strerror(errno));
+	sigemptyset(&sa.sa_mask);
+	ASSERT_EQ(0, sigaction(SIGBUS, &sa, NULL));
+
+	/* Every page dirty before the race starts. */
+	for (i = 0; i < NR_PAGES; i++) {
+		*(uint64_t *)(r->map + i * self->page) = i;
+		r->last[i] = i;
+	}
+	for (i = 0; i < NR_WRITERS; i++) {
+		w[i].race = r;
+		w[i].id = i;
+		ASSERT_EQ(0, pthread_create(&writers[i], NULL, write_pages, &w[i]));
+	}
+	for (i = 0; i < NR_ZAPPERS; i++)
+		ASSERT_EQ(0, pthread_create(&zappers[i], NULL, zap_ranges, r));
+	for (i = 0; i < NR_ZAPPERS; i++)
+		ASSERT_EQ(0, pthread_join(zappers[i], NULL));
+	/* The race must have happened: pages zapped under the writers. */
+	for (i = 0; i < NR_PAGES; i++) {
+		ASSERT_EQ(0, page_state(self->fd, i, &st));
+		raced += st.mapcount == 0;
+	}
+	TH_LOG("%zu of %d pages zapped while the writers wrote", raced, NR_PAGES);
+	EXPECT_LT(0U, raced);
+	/* The rest: the writers stop once all their pages are gone. */
+	ASSERT_EQ(0, zap(self->fd, 0, NR_PAGES * self->page));
+	for (i = 0; i < NR_WRITERS; i++)
+		ASSERT_EQ(0, pthread_join(writers[i], NULL));
+	EXPECT_EQ(0, r->zap_errors);
+
+	for (i = 0; i < NR_PAGES; i++) {
+		ASSERT_EQ(0, page_state(self->fd, i, &st));
+		if (st.mapcount != 0 || st.refcount != 1 || st.dirty != 1 ||
+		    st.word_valid != 1 || st.word != r->last[i]) {
+			if (bad++ < 5)
+				TH_LOG("page %zu: mapcount %d refcount %d dirty %u word %#llx, last stored %#llx",
+				       i, st.mapcount, st.refcount, st.dirty,
+				       (unsigned long long)st.word,
+				       (unsigned long long)r->last[i]);
+		}
+	}
+	EXPECT_EQ(0U, bad);
+	signal(SIGBUS, SIG_DFL);
+	EXPECT_EQ(0, munmap(r->map, NR_PAGES * self->page));
+	free(r);
 }
 
 TEST_F(dev, bad_arguments)
