@@ -110,6 +110,7 @@ help:
 	@echo '  tree         = $(TREE_6_1)'
 	@echo '  build        = $(BUILD_6_1)'
 	@echo '  LINUX7_VERSION = $(LINUX7_VERSION)  ($(LINUX7_PKG) from sid; tree $(TREE_7))'
+	@echo '  7.x toolchain  = $(RUST_KMAKE_ARGS)'
 	@echo '  MEASURE_RUNS = $(MEASURE_RUNS), MEASURE_SECONDS = $(MEASURE_SECONDS), MEASURE_KERNELS = $(MEASURE_KERNELS)'
 	@echo
 	@echo 'Example: make boot-6.1 CMD='"'"'cat /proc/cpuinfo | grep -c processor'"'"
