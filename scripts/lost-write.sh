@@ -9,6 +9,7 @@
 #   lost-write.sh patched <build dir>    <build dir>   <harness dir> <workdir> <result>
 #   lost-write.sh nofix   <build dir>    <build dir>   <harness dir> <workdir> <result>
 #   lost-write.sh upstream <build dir>   <build dir>   <harness dir> <workdir> <result>
+#   lost-write.sh measure  <build dir>   <build dir>   <harness dir> <workdir> <result>
 #
 #   stock:   Debian's kernel with the amplifier.  Passes only if a write is
 #            lost in every variant listed in LW_MUST_LOSE (default: the
@@ -19,6 +20,9 @@
 #            if no write is lost in any variant of either run.
 #   upstream: the same judgement for a kernel that has the fix upstream
 #            (Linux 7.x, make kernel-7.2).
+#   measure: no judgement (plain runs by default): prints the table; for
+#            experiments (make lostwrite-7.2-madv), fails only if a variant
+#            could not run.
 #
 # <headers dir> is what the amplifier module is built against (-C).
 # <harness dir> holds kselftest_harness.h (tools/testing/selftests of a 6.1
@@ -26,8 +30,11 @@
 # (amplifier delay, default 2000), LW_RUNS (runs per kernel and mode,
 # default 1), LW_MUST_LOSE, LW_MODES (default: "amplified" for stock and
 # nofix, "amplified plain" for patched; only amplified runs are judged for
-# stock and nofix, plain runs are measured).  A table per mode and variant
-# (runs with a loss, median time to detection) ends the output.
+# stock and nofix, plain runs are measured), LW_ARGS (more lost_write
+# options, e.g. "-o madv_dontneed_paced -i 10": see selftests/lost_write.c),
+# LW_FS (ext4, default, or tmpfs), VNG_CPUS (guest vCPUs, default 4).  A
+# table per mode and variant (runs with a loss, median time to detection)
+# ends the output.
 
 set -euo pipefail
 PROG=lost-write
@@ -36,14 +43,20 @@ repo=$(realpath "$here/..")
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-[[ $# -eq 6 ]] || die "usage: $0 stock|nofix|patched|upstream <kernel> <headers> <harness dir> <workdir> <result>"
+[[ $# -eq 6 ]] || die "usage: $0 stock|nofix|patched|upstream|measure <kernel> <headers> <harness dir> <workdir> <result>"
 mode=$1 kernel=$2 headers=$3 harness=$4 work=$5 result=$6
 LW_SECONDS=${LW_SECONDS:-5}
 LW_DELAY_US=${LW_DELAY_US:-2000}
 LW_RUNS=${LW_RUNS:-1}
 LW_MUST_LOSE=${LW_MUST_LOSE:-remap_fixed munmap_mmap}
+LW_ARGS=${LW_ARGS:-}
+LW_FS=${LW_FS:-ext4}
+[[ $LW_ARGS =~ ^[-a-z0-9_\ ]*$ ]] || die "LW_ARGS may hold only options and numbers (got '$LW_ARGS')"
+[[ $LW_FS == ext4 || $LW_FS == tmpfs ]] || die "LW_FS must be ext4 or tmpfs (got '$LW_FS')"
 if [[ $1 == patched || $1 == upstream ]]; then
 	LW_MODES=${LW_MODES:-amplified plain}
+elif [[ $1 == measure ]]; then
+	LW_MODES=${LW_MODES:-plain}
 else
 	LW_MODES=${LW_MODES:-amplified}
 fi
@@ -52,8 +65,8 @@ need gcc gcc
 [[ -f $headers/Makefile ]] ||
 	die "no kernel build or headers in $headers (stock: install Debian package linux-headers-$(basename "$kernel" | sed 's/^vmlinuz-//'))"
 case $mode in
-stock | nofix | patched | upstream) ;;
-*) die "mode must be stock, nofix, patched or upstream" ;;
+stock | nofix | patched | upstream | measure) ;;
+*) die "mode must be stock, nofix, patched, upstream or measure" ;;
 esac
 
 # Build the selftest and the amplifier (out of the repository).
@@ -70,11 +83,12 @@ amp=$work/amplifier/tlb_flush_delay.ko
 # run_guest <label> <amplify: 0|1>: one boot, one run of every variant.
 # Appends the verdict lines, prefixed with the label, to $work/verdicts.
 run_guest() {
-	local label=$1 amplify=$2 args out rc
-	args="-b $work/lost_write -s $LW_SECONDS"
+	local label=$1 amplify=$2 args out rc cpus
+	args="-b $work/lost_write -s $LW_SECONDS -F $LW_FS"
+	[[ -n $LW_ARGS ]] && args+=" -x '$LW_ARGS'"
 	((amplify)) && args+=" -a $amp -u $LW_DELAY_US"
 	out=$work/$label.log
-	log "$label: booting $(basename "$kernel"), $LW_SECONDS s per variant, amplifier $( ((amplify)) && echo "on, $LW_DELAY_US us" || echo off)"
+	log "$label: booting $(basename "$kernel"), ${VNG_CPUS:-4} vCPUs, $LW_FS, $LW_SECONDS s per variant, amplifier $( ((amplify)) && echo "on, $LW_DELAY_US us" || echo off)${LW_ARGS:+, lost_write $LW_ARGS}"
 	# brd, mkfs, mount and insmod need root in the guest, whoever runs make.
 	# The runner exits 0 (no loss) or 1 (a write was lost); anything else
 	# means the test did not run to the end.
@@ -86,6 +100,11 @@ run_guest() {
 		sed 's/^/    /' "$out" | tail -n 40
 		die "$label: the selftest did not run to the end (exit status $rc, log: $out)"
 	fi
+	# The guest must use every vCPU it was given (a kernel built with a
+	# smaller NR_CPUS silently runs on fewer).
+	cpus=$(sed -n 's/^run_lost_write: kernel [^,]*, \([0-9]*\) CPUs,.*/\1/p' "$out")
+	[[ $cpus == "${VNG_CPUS:-4}" ]] ||
+		die "$label: the guest ran on ${cpus:-an unknown number of} CPUs, not VNG_CPUS=${VNG_CPUS:-4} (log: $out)"
 	grep '^lost-write: ' "$out" | sed "s/^lost-write: /$label: /" | tee -a "$work/verdicts"
 }
 
@@ -126,7 +145,9 @@ awk '
 grep -q ': ERROR' "$work/verdicts" && die "a variant could not run (see above)"
 nvariants=$(grep -c . "$work/verdicts")
 nlost=$(grep -c ': LOST' "$work/verdicts" || true)
-if [[ $mode == stock || $mode == nofix ]]; then
+if [[ $mode == measure ]]; then
+	echo "lost-write measure: lost writes in $nlost of $nvariants variant runs (${LW_MODES// / and }, ${LW_SECONDS}s each, ${VNG_CPUS:-4} vCPUs, $LW_FS${LW_ARGS:+, lost_write $LW_ARGS})" | tee "$result"
+elif [[ $mode == stock || $mode == nofix ]]; then
 	missing=()
 	for v in $LW_MUST_LOSE; do
 		n=$(grep -c -- "-amplified-[0-9]*: $v: LOST" "$work/verdicts" || true)

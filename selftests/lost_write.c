@@ -11,7 +11,8 @@
  *                      zap has dirty file pages to deal with;
  *   zapper   (thread)  tears the mapping down, in one of three ways (the
  *                      variants): mmap(MAP_FIXED) over it, munmap() and
- *                      mmap() again, or madvise(MADV_DONTNEED);
+ *                      mmap() again, or madvise(MADV_DONTNEED); back to
+ *                      back, except in madv_dontneed_paced (below);
  *   flusher  (process) msync(MS_SYNC)s page 0 and drops it from the page
  *                      cache with posix_fadvise(POSIX_FADV_DONTNEED), in a
  *                      loop, through its own mapping that it never touches.
@@ -30,6 +31,13 @@
  * page holds now with what the previous iteration wrote puts the loop's
  * back edge, where interrupts are taken, between the store and the check.
  * Real hardware can take the interrupt anywhere, so this works there too.
+ *
+ * madv_dontneed_paced is the setup of the prototype that lost writes on
+ * Linux 7.2, where the fix is upstream (issue 6 of the project): no
+ * dirtier, and madvise(MADV_DONTNEED) every 10 us (busy-waited: usleep()
+ * sleeps 50 us or more).  Options vary one factor at a time for that
+ * investigation: -i (zap interval), -n (no dirtier), -m (flusher without
+ * fadvise), -o (run only one variant; the others are reported as skipped).
  *
  * If the window amplifier module (tlb_flush_delay) is loaded, the test
  * asks it to delay the TLB flushes of this process, see
@@ -61,6 +69,10 @@
 static unsigned int opt_seconds = 10;
 static unsigned int opt_pages = 16;
 static const char *opt_dir;
+static const char *opt_only;		/* -o: the one variant to run */
+static int opt_interval_us = -1;	/* -i: zap interval for every variant */
+static bool opt_no_dirtier;		/* -n */
+static bool opt_msync_only;		/* -m: the flusher does not fadvise */
 
 enum zap_mode {
 	ZAP_REMAP_FIXED,
@@ -75,6 +87,7 @@ struct race {
 	size_t len;
 	size_t page;
 	enum zap_mode mode;
+	unsigned int interval_us;	/* busy wait between zaps, 0: none */
 	atomic_bool stop;
 	atomic_bool lost;
 	uint64_t wrote;		/* valid once lost is set */
@@ -185,7 +198,16 @@ static void *zapper_fn(void *arg)
 	struct race *r = arg;
 
 	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
-		int err = zap_once(r);
+		int err;
+
+		if (r->interval_us) {
+			double until = now() + r->interval_us / 1e6;
+
+			while (now() < until &&
+			       !atomic_load_explicit(&r->stop, memory_order_relaxed))
+				;
+		}
+		err = zap_once(r);
 
 		if (err) {
 			r->zap_errno = err;
@@ -198,7 +220,7 @@ static void *zapper_fn(void *arg)
 }
 
 /* The flusher: its own process, its own mapping of page 0, never touched. */
-static void flusher(const char *path, size_t page, atomic_bool *stop)
+static void flusher(const char *path, size_t page, bool fadvise, atomic_bool *stop)
 {
 	int fd = open(path, O_RDWR);
 	void *p;
@@ -211,7 +233,7 @@ static void flusher(const char *path, size_t page, atomic_bool *stop)
 	while (!atomic_load(stop)) {
 		if (msync(p, page, MS_SYNC))
 			_exit(3);
-		if (posix_fadvise(fd, 0, page, POSIX_FADV_DONTNEED))
+		if (fadvise && posix_fadvise(fd, 0, page, POSIX_FADV_DONTNEED))
 			_exit(4);
 	}
 	_exit(0);
@@ -239,19 +261,33 @@ FIXTURE(lost_write) {
 };
 
 FIXTURE_VARIANT(lost_write) {
+	const char *name;
 	enum zap_mode mode;
+	unsigned int interval_us;
+	bool no_dirtier;
 };
 
 FIXTURE_VARIANT_ADD(lost_write, remap_fixed) {
+	.name = "remap_fixed",
 	.mode = ZAP_REMAP_FIXED,
 };
 
 FIXTURE_VARIANT_ADD(lost_write, munmap_mmap) {
+	.name = "munmap_mmap",
 	.mode = ZAP_MUNMAP_MMAP,
 };
 
 FIXTURE_VARIANT_ADD(lost_write, madv_dontneed) {
+	.name = "madv_dontneed",
 	.mode = ZAP_MADV_DONTNEED,
+};
+
+/* The prototype of issue 6: no dirtier, a zap every 10 us. */
+FIXTURE_VARIANT_ADD(lost_write, madv_dontneed_paced) {
+	.name = "madv_dontneed_paced",
+	.mode = ZAP_MADV_DONTNEED,
+	.interval_us = 10,
+	.no_dirtier = true,
 };
 
 FIXTURE_SETUP(lost_write)
@@ -271,6 +307,8 @@ FIXTURE_SETUP(lost_write)
 	ASSERT_NE(NULL, r);
 	self->r = r;
 	r->mode = variant->mode;
+	r->interval_us = opt_interval_us >= 0 ? (unsigned int)opt_interval_us
+					      : variant->interval_us;
 	r->page = sysconf(_SC_PAGESIZE);
 	r->len = opt_pages * r->page;
 
@@ -326,24 +364,31 @@ TEST_F_TIMEOUT(lost_write, race, MAX_SECONDS + 60)
 	};
 	struct race *r = self->r;
 	pthread_t writer, dirtier, zapper;
+	bool with_dirtier = !variant->no_dirtier && !opt_no_dirtier;
 	double start, elapsed;
 	int amp, status = 0;
 	bool flusher_died = false;
 
+	if (opt_only && strcmp(opt_only, variant->name))
+		SKIP(return, "not selected (-o %s)", opt_only);
+
 	self->flusher = fork();
 	ASSERT_LE(0, self->flusher);
 	if (self->flusher == 0)
-		flusher(self->path, r->page, self->flusher_stop);
+		flusher(self->path, r->page, !opt_msync_only, self->flusher_stop);
 
 	amp = amplifier_target(getpid());
 	ASSERT_LE(0, amp) TH_LOG("cannot set the amplifier's target: %s",
 				 strerror(-amp));
-	TH_LOG("%s, %u pages, up to %u s, amplifier %s", mode_name[r->mode],
-	       opt_pages, opt_seconds, amp ? "on" : "off");
+	TH_LOG("%s every %u us, %u pages, dirtier %s, flusher msync%s, up to %u s, amplifier %s",
+	       mode_name[r->mode], r->interval_us, opt_pages,
+	       with_dirtier ? "on" : "off", opt_msync_only ? " only" : " + fadvise",
+	       opt_seconds, amp ? "on" : "off");
 
 	start = now();
 	ASSERT_EQ(0, pthread_create(&writer, NULL, writer_fn, r));
-	ASSERT_EQ(0, pthread_create(&dirtier, NULL, dirtier_fn, r));
+	if (with_dirtier)
+		ASSERT_EQ(0, pthread_create(&dirtier, NULL, dirtier_fn, r));
 	ASSERT_EQ(0, pthread_create(&zapper, NULL, zapper_fn, r));
 
 	while (!atomic_load(&r->stop) && now() - start < opt_seconds) {
@@ -358,7 +403,8 @@ TEST_F_TIMEOUT(lost_write, race, MAX_SECONDS + 60)
 	elapsed = now() - start;
 	atomic_store(&r->stop, true);
 	pthread_join(writer, NULL);
-	pthread_join(dirtier, NULL);
+	if (with_dirtier)
+		pthread_join(dirtier, NULL);
 	pthread_join(zapper, NULL);
 
 	ASSERT_FALSE(flusher_died) TH_LOG("flusher died (status %#x)", status);
@@ -383,10 +429,14 @@ TEST_F_TIMEOUT(lost_write, race, MAX_SECONDS + 60)
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s -d DIR [-s SECONDS] [-p PAGES]\n"
+		"usage: %s -d DIR [-s SECONDS] [-p PAGES] [-o VARIANT] [-i USEC] [-n] [-m]\n"
 		"  -d DIR      directory on the file system under test\n"
 		"  -s SECONDS  time limit of each variant (1-%d, default %u)\n"
-		"  -p PAGES    pages in the mapping (2-4096, default %u)\n",
+		"  -p PAGES    pages in the mapping (2-4096, default %u)\n"
+		"  -o VARIANT  run only this variant (the others are skipped)\n"
+		"  -i USEC     busy wait between zaps, every variant (0-100000)\n"
+		"  -n          no dirtier thread\n"
+		"  -m          the flusher only msync()s (no POSIX_FADV_DONTNEED)\n",
 		prog, MAX_SECONDS, opt_seconds, opt_pages);
 	exit(KSFT_FAIL);
 }
@@ -408,7 +458,7 @@ int main(int argc, char **argv)
 {
 	int c;
 
-	while ((c = getopt(argc, argv, "d:s:p:h")) != -1) {
+	while ((c = getopt(argc, argv, "d:s:p:o:i:nmh")) != -1) {
 		switch (c) {
 		case 'd':
 			opt_dir = optarg;
@@ -419,11 +469,26 @@ int main(int argc, char **argv)
 		case 'p':
 			opt_pages = parse_uint(optarg, 2, 4096, argv[0]);
 			break;
+		case 'o':
+			opt_only = optarg;
+			break;
+		case 'i':
+			opt_interval_us = parse_uint(optarg, 0, 100000, argv[0]);
+			break;
+		case 'n':
+			opt_no_dirtier = true;
+			break;
+		case 'm':
+			opt_msync_only = true;
+			break;
 		default:
 			usage(argv[0]);
 		}
 	}
 	if (!opt_dir || optind != argc)
+		usage(argv[0]);
+	if (opt_only && strcmp(opt_only, "remap_fixed") && strcmp(opt_only, "munmap_mmap") &&
+	    strcmp(opt_only, "madv_dontneed") && strcmp(opt_only, "madv_dontneed_paced"))
 		usage(argv[0]);
 	/*
 	 * The options are ours: newer harnesses parse argv themselves (and

@@ -5,7 +5,7 @@
 # root inside a throw-away guest (virtme-ng), like a kselftest target:
 #
 #   run_lost_write.sh -b BIN [-a AMPLIFIER.ko] [-u DELAY_US] [-s SECONDS]
-#                     [-r RESULT_FILE]
+#                     [-r RESULT_FILE] [-F ext4|tmpfs] [-x "LOST_WRITE ARGS"]
 #
 #   -b  the lost_write binary (default: $LOST_WRITE_BIN, set by the kselftest
 #       Makefile, else lost_write next to this script, as a kselftest
@@ -14,6 +14,10 @@
 #   -u  its delay_us (default 2000)
 #   -s  time limit per variant (default 10)
 #   -r  also write the TAP output there (for the host to parse)
+#   -F  file system under test: ext4 on brd (default), or tmpfs (an
+#       experiment: shmem has no writeback to race with)
+#   -x  more arguments for lost_write (e.g. "-o madv_dontneed_paced -n");
+#       variants it skips get no verdict line
 #
 # Prints the TAP of the test, then one verdict line per variant:
 #   lost-write: <variant>: LOST (wrote X, read back Y after T s)
@@ -32,16 +36,20 @@ die() {
 }
 
 bin=${LOST_WRITE_BIN:-$(dirname "$(realpath "$0")")/lost_write} amp='' delay=2000 secs=10 result=''
-while getopts "b:a:u:s:r:" opt; do
+fs=ext4 extra=()
+while getopts "b:a:u:s:r:F:x:" opt; do
 	case $opt in
 	b) bin=$OPTARG ;;
 	a) amp=$OPTARG ;;
 	u) delay=$OPTARG ;;
 	s) secs=$OPTARG ;;
 	r) result=$OPTARG ;;
-	*) die "usage: $0 -b BIN [-a AMPLIFIER.ko] [-u DELAY_US] [-s SECONDS] [-r FILE]" ;;
+	F) fs=$OPTARG ;;
+	x) read -ra extra <<<"$OPTARG" ;;
+	*) die "usage: $0 -b BIN [-a AMPLIFIER.ko] [-u DELAY_US] [-s SECONDS] [-r FILE] [-F ext4|tmpfs] [-x ARGS]" ;;
 	esac
 done
+[[ $fs == ext4 || $fs == tmpfs ]] || die "-F: ext4 or tmpfs, not '$fs'"
 [[ -n $bin && -x $bin ]] || die "no executable lost_write binary given (-b)"
 [[ -z $amp || -f $amp ]] || die "amplifier module $amp not found"
 [[ $(id -u) == 0 ]] || die "must run as root (brd, mkfs, mount, insmod)"
@@ -63,17 +71,22 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# brd: a module on Debian's kernel, a module or built in on ours.
-if [[ ! -b /dev/ram0 ]]; then
-	modprobe brd rd_nr=1 rd_size=131072 ||
-		die "cannot load brd (CONFIG_BLK_DEV_RAM missing from this kernel?)"
-	loaded_brd=1
-	udevadm settle 2>/dev/null || sleep 1
+if [[ $fs == tmpfs ]]; then
+	dev=tmpfs
+	mount -t tmpfs -o size=64m tmpfs "$mnt" || die "mount tmpfs failed"
+else
+	# brd: a module on Debian's kernel, a module or built in on ours.
+	if [[ ! -b /dev/ram0 ]]; then
+		modprobe brd rd_nr=1 rd_size=131072 ||
+			die "cannot load brd (CONFIG_BLK_DEV_RAM missing from this kernel?)"
+		loaded_brd=1
+		udevadm settle 2>/dev/null || sleep 1
+	fi
+	dev=/dev/ram0
+	[[ -b $dev ]] || die "$dev did not appear"
+	mkfs.ext4 -q -F "$dev" >/dev/null || die "mkfs.ext4 $dev failed"
+	mount -t ext4 "$dev" "$mnt" || die "mount $dev failed"
 fi
-dev=/dev/ram0
-[[ -b $dev ]] || die "$dev did not appear"
-mkfs.ext4 -q -F "$dev" >/dev/null || die "mkfs.ext4 $dev failed"
-mount -t ext4 "$dev" "$mnt" || die "mount $dev failed"
 
 if [[ -n $amp ]]; then
 	insmod "$amp" delay_us="$delay" || die "insmod $amp failed"
@@ -82,11 +95,13 @@ fi
 
 amp_state=off
 [[ -n $amp ]] && amp_state="on ($delay us)"
-echo "run_lost_write: kernel $(uname -r), $(nproc) CPUs, ext4 on $dev," \
-	"${secs}s per variant, amplifier $amp_state"
+fs_desc="ext4 on $dev"
+[[ $fs == tmpfs ]] && fs_desc=tmpfs
+echo "run_lost_write: kernel $(uname -r), $(nproc) CPUs, $fs_desc," \
+	"${secs}s per variant, amplifier $amp_state${extra[*]:+, lost_write ${extra[*]}}"
 tap=$(mktemp)
 set +e
-"$bin" -d "$mnt" -s "$secs" 2>&1 | tee "$tap"
+"$bin" -d "$mnt" -s "$secs" "${extra[@]}" 2>&1 | tee "$tap"
 rc=${PIPESTATUS[0]}
 set -e
 [[ -n $result ]] && cp "$tap" "$result"
@@ -120,8 +135,8 @@ while read -r variant; do
 		echo "lost-write: $variant: ERROR ($(grep -m1 -E 'Expected|error|died|failed' <<<"$log" || echo 'no result'))"
 		errors=1
 	fi
-done < <(grep -oE '(ok|not ok) [0-9]+ lost_write\.[a-z_]+\.race' "$tap" |
-	sed -E 's/.*lost_write\.([a-z_]+)\.race/\1/')
+done < <(grep -E '(ok|not ok) [0-9]+ lost_write\.[a-z_]+\.race' "$tap" | grep -v '# SKIP' |
+	grep -oE 'lost_write\.[a-z_]+\.race' | sed -E 's/lost_write\.([a-z_]+)\.race/\1/')
 [[ $found == 1 ]] || die "the selftest printed no result (exit code $rc)"
 if [[ $loaded_amp == 1 && $hits == 0 ]]; then
 	echo "lost-write: ERROR (the amplifier never fired: it tested nothing)"
