@@ -570,6 +570,29 @@ fn flushes_ok(name: &str, out: &Outcome) -> bool {
     ok
 }
 
+/// Zaps dirty pages of `kind` at every size, reporting each under `name`;
+/// true if every page of every size ended as `end_state_ok()` wants.
+fn end_state_case(kind: Kind, name: &str) -> Result<bool> {
+    let mut ok = true;
+    for nr in SIZES {
+        ok &= end_state_ok(name, &run(kind, Access::Write, nr)?);
+    }
+    Ok(ok)
+}
+
+/// Zaps dirty pages of `kind` at every size, reporting each under `name`
+/// before any verdict; (every page in the rmap at its flush, flush count
+/// within the bound at every size).
+fn flush_order_case(kind: Kind, name: &str) -> Result<(bool, bool)> {
+    let (mut in_rmap, mut bounded) = (true, true);
+    for nr in SIZES {
+        let out = run(kind, Access::Write, nr)?;
+        in_rmap &= in_rmap_at_flush(name, &out);
+        bounded &= flushes_ok(name, &out);
+    }
+    Ok((in_rmap, bounded))
+}
+
 #[kunit_tests(delayed_rmap)]
 mod tests {
     use super::*;
@@ -579,24 +602,14 @@ mod tests {
     #[test]
     fn module_pages_end_state() -> Result {
         assert!(SIZES[SIZES.len() - 1] <= MAX_PAGES);
-        let mut ok = true;
-        for nr in SIZES {
-            let out = run(Kind::Module, Access::Write, nr)?;
-            ok &= end_state_ok("module_pages_end_state", &out);
-        }
-        assert!(ok);
+        assert!(end_state_case(Kind::Module, "module_pages_end_state")?);
         Ok(())
     }
 
     /// Dirty shmem pages of every size end unmapped, dirty and intact.
     #[test]
     fn shmem_pages_end_state() -> Result {
-        let mut ok = true;
-        for nr in SIZES {
-            let out = run(Kind::Shmem, Access::Write, nr)?;
-            ok &= end_state_ok("shmem_pages_end_state", &out);
-        }
-        assert!(ok);
+        assert!(end_state_case(Kind::Shmem, "shmem_pages_end_state")?);
         Ok(())
     }
 
@@ -604,13 +617,7 @@ mod tests {
     /// flush, and the delayed rmaps do not multiply the flushes.
     #[test]
     fn module_pages_flush_order() -> Result {
-        // Every size is tried and reported before the verdict.
-        let (mut in_rmap, mut bounded) = (true, true);
-        for nr in SIZES {
-            let out = run(Kind::Module, Access::Write, nr)?;
-            in_rmap &= in_rmap_at_flush("module_pages_flush_order", &out);
-            bounded &= flushes_ok("module_pages_flush_order", &out);
-        }
+        let (in_rmap, bounded) = flush_order_case(Kind::Module, "module_pages_flush_order")?;
         assert!(in_rmap);
         assert!(bounded);
         Ok(())
@@ -620,13 +627,7 @@ mod tests {
     /// rmap at their TLB flush.
     #[test]
     fn shmem_pages_flush_order() -> Result {
-        // Every size is tried and reported before the verdict.
-        let (mut in_rmap, mut bounded) = (true, true);
-        for nr in SIZES {
-            let out = run(Kind::Shmem, Access::Write, nr)?;
-            in_rmap &= in_rmap_at_flush("shmem_pages_flush_order", &out);
-            bounded &= flushes_ok("shmem_pages_flush_order", &out);
-        }
+        let (in_rmap, bounded) = flush_order_case(Kind::Shmem, "shmem_pages_flush_order")?;
         assert!(in_rmap);
         assert!(bounded);
         Ok(())
