@@ -97,7 +97,7 @@ help:
 	@echo '  rust-module-7.2 load the Rust module in a 7.x guest: KUnit suite delayed_rmap + selftests/rust_device.c'
 	@echo '  rust-module-7.2-mutation  the same on the mutant: the flush-order cases must fail'
 	@echo '  lostwrite-7.2   lost-write selftest on 7.x (upstream fix): measured, must not lose'
-	@echo '  lostwrite-7.2-madv  issue 6: the paced MADV_DONTNEED variant on 7.x, measured (LW_ARGS, LW_FS, VNG_CPUS)'
+	@echo '  lostwrite-7.2-madv  issue 6: the paced MADV_DONTNEED variant on 7.x, measured (MADV_RUNS, MADV_SECONDS, LW_MADV_ARGS, LW_FS, VNG_CPUS)'
 	@echo '  check           all of the above (without deps) and a verdict'
 	@echo
 	@echo 'Variables (current value):'
@@ -359,14 +359,16 @@ lostwrite-7.2: kernel-7.2
 		'$(SELFTEST_BUILD)/upstream-$(LINUX7_SERIES)' '$(RESULTS)/lostwrite-7.2.txt'
 
 # Issue 6: the MADV_DONTNEED setup that lost writes on 7.x (variant
-# madv_dontneed_paced), measured, not judged: LW_RUNS runs (default 5) of
-# LW_SECONDS (default 30) on VNG_CPUS vCPUs.  One factor at a time through
+# madv_dontneed_paced), measured, not judged: MADV_RUNS runs (default 5) of
+# MADV_SECONDS (default 30) on VNG_CPUS vCPUs.  One factor at a time through
 # LW_ARGS (lost_write options: -i USEC, -n, -m), LW_FS=tmpfs, VNG_CPUS and
 # VNG_OPTS (e.g. '--qemu-opt=-cpu --qemu-opt=qemu64').
 LW_MADV_ARGS ?= -o madv_dontneed_paced
+MADV_RUNS ?= 5
+MADV_SECONDS ?= 30
 lostwrite-7.2-madv: kernel-7.2
 	@mkdir -p '$(RESULTS)'
-	@LW_ARGS='$(LW_MADV_ARGS)' LW_RUNS=$${LW_RUNS:-5} LW_SECONDS=$${LW_SECONDS:-30} \
+	@LW_ARGS='$(LW_MADV_ARGS)' LW_RUNS='$(MADV_RUNS)' LW_SECONDS='$(MADV_SECONDS)' \
 		KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/lost-write.sh measure '$(BUILD_7)' '$(BUILD_7)' \
 		'$(TREE_7)/tools/testing/selftests' \
 		'$(SELFTEST_BUILD)/madv-$(LINUX7_SERIES)' '$(RESULTS)/lostwrite-7.2-madv.txt'
