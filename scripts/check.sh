@@ -27,19 +27,22 @@ steps=(deps-check source-6.1 apply-6.1 checkpatch compile-matrix series-bisect k
 	kunit-6.1 lostwrite-stock lostwrite-patched kernel-6.1-nofix kunit-6.1-nofix lostwrite-nofix
 	kernel-7.2 style-7.2 rust-module-7.2 kernel-7.2-mutation rust-module-7.2-mutation)
 fatal=" deps-check source-6.1 apply-6.1 "
+# A step that needs a kernel is skipped (and counts as failed) when the step
+# building that kernel did not pass.
+declare -A needs=(
+	[typecheck]=kernel-6.1 [boot-smoke]=kernel-6.1 [kunit-6.1]=kernel-6.1
+	[lostwrite-patched]=kernel-6.1
+	[kunit-6.1-nofix]=kernel-6.1-nofix [lostwrite-nofix]=kernel-6.1-nofix
+	[style-7.2]=kernel-7.2 [rust-module-7.2]=kernel-7.2 [kernel-7.2-mutation]=kernel-7.2
+	[rust-module-7.2-mutation]=kernel-7.2-mutation
+)
 
 rm -rf "$results"
 mkdir -p "$results"
 declare -A status
 passed=0 total_start=$SECONDS
 for step in "${steps[@]}"; do
-	if [[ ($step == boot-smoke || $step == typecheck || $step == kunit-6.1 ||
-		$step == lostwrite-patched) && ${status[kernel-6.1]:-} != PASS ]] ||
-		[[ ($step == kunit-6.1-nofix || $step == lostwrite-nofix) &&
-			${status[kernel-6.1-nofix]:-} != PASS ]] ||
-		[[ ($step == style-7.2 || $step == rust-module-7.2 || $step == kernel-7.2-mutation) &&
-			${status[kernel-7.2]:-} != PASS ]] ||
-		[[ $step == rust-module-7.2-mutation && ${status[kernel-7.2-mutation]:-} != PASS ]]; then
+	if [[ -n ${needs[$step]:-} && ${status[${needs[$step]}]:-} != PASS ]]; then
 		status[$step]=SKIP
 		continue
 	fi
