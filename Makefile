@@ -59,7 +59,8 @@ S := $(REPO)/scripts
 .PHONY: help deps deps-check source-6.1 apply-6.1 kernel-6.1 boot-6.1 \
 	boot-smoke checkpatch compile-matrix series-bisect typecheck check \
 	stock-6.1 lostwrite-stock lostwrite-patched lostwrite kernel-6.1-nofix lostwrite-nofix \
-	measure-lostwrite kunit-6.1 kunit-6.1-nofix source-7.2 apply-7.2 kernel-7.2 kernel-7.2-mutation boot-7.2 module-7.2 style-7.2 rust-module-7.2 rust-module-7.2-mutation lostwrite-7.2 lostwrite-7.2-madv
+	measure-lostwrite kunit-6.1 kunit-6.1-nofix source-7.2 apply-7.2 kernel-7.2 kernel-7.2-mutation boot-7.2 module-7.2 style-7.2 rust-module-7.2 rust-module-7.2-mutation lostwrite-7.2 lostwrite-7.2-madv \
+	lostwrite-7.2-mutation stale-tlb-7.2 stale-tlb-6.1
 
 help:
 	@echo 'delayed-rmap pipeline (6.1 series)'
@@ -97,6 +98,9 @@ help:
 	@echo '  rust-module-7.2 load the Rust module in a 7.x guest: KUnit suite delayed_rmap + selftests/rust_device.c'
 	@echo '  rust-module-7.2-mutation  the same on the mutant: the flush-order cases must fail'
 	@echo '  lostwrite-7.2   lost-write selftest on 7.x (upstream fix): measured, must not lose'
+	@echo '  lostwrite-7.2-mutation  lost-write on the 7.x mutant + amplifier: must lose writes (LW_MUST_LOSE_7)'
+	@echo '  stale-tlb-7.2   TLB guarantee: no store after munmap/MAP_FIXED/MADV_DONTNEED/truncate returned (STALE_RUNS, STALE_SECONDS)'
+	@echo '  stale-tlb-6.1   the same on the patched 6.1 kernel'
 	@echo '  lostwrite-7.2-madv  issue 6: the paced MADV_DONTNEED variant on 7.x, measured (MADV_RUNS, MADV_SECONDS, LW_MADV_ARGS, LW_FS, VNG_CPUS)'
 	@echo '  check           all of the above (without deps) and a verdict'
 	@echo
@@ -357,6 +361,33 @@ lostwrite-7.2: kernel-7.2
 	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/lost-write.sh upstream '$(BUILD_7)' '$(BUILD_7)' \
 		'$(TREE_7)/tools/testing/selftests' \
 		'$(SELFTEST_BUILD)/upstream-$(LINUX7_SERIES)' '$(RESULTS)/lostwrite-7.2.txt'
+
+# The mutation control of the 7.x lost-write runs: on the mutant (no delayed
+# rmap) the selftest must lose writes, judged like lostwrite-nofix, and in
+# the paced MADV_DONTNEED variant of issue 6 too.
+LW_MUST_LOSE_7 ?= remap_fixed munmap_mmap madv_dontneed_paced
+lostwrite-7.2-mutation: kernel-7.2-mutation
+	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/lostwrite-7.2-mutation.txt'
+	@LW_MUST_LOSE='$(LW_MUST_LOSE_7)' KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/lost-write.sh mutation \
+		"$$(ls '$(MUTANT_7)'/boot/vmlinuz-*)" '$(BUILD_7)' '$(TREE_7)/tools/testing/selftests' \
+		'$(SELFTEST_BUILD)/mutant-$(LINUX7_SERIES)' '$(RESULTS)/lostwrite-7.2-mutation.txt'
+
+# The TLB guarantee itself (selftests/stale_tlb.c): no store reaches a page
+# once the call that unmapped it has returned; its control must see the
+# stores to a mapped page.  On the 7.x kernel and on the patched 6.1 one;
+# STALE_RUNS boots of STALE_SECONDS per variant (make check: 1 x 5 s).
+STALE_RUNS ?= 1
+STALE_SECONDS ?= 5
+stale-tlb-7.2: kernel-7.2
+	@mkdir -p '$(RESULTS)'
+	@STALE_RUNS='$(STALE_RUNS)' STALE_SECONDS='$(STALE_SECONDS)' $(S)/stale-tlb.sh '$(BUILD_7)' \
+		'$(TREE_7)/tools/testing/selftests' '$(SELFTEST_BUILD)/stale-tlb-$(LINUX7_SERIES)' \
+		'$(RESULTS)/stale-tlb-7.2.txt'
+
+stale-tlb-6.1: kernel-6.1
+	@mkdir -p '$(RESULTS)'
+	@STALE_RUNS='$(STALE_RUNS)' STALE_SECONDS='$(STALE_SECONDS)' $(S)/stale-tlb.sh '$(BUILD_6_1)' \
+		'$(HARNESS_6_1)' '$(SELFTEST_BUILD)/stale-tlb-6.1' '$(RESULTS)/stale-tlb-6.1.txt'
 
 # Issue 6: the MADV_DONTNEED setup that lost writes on 7.x (variant
 # madv_dontneed_paced), measured, not judged: MADV_RUNS runs (default 5) of

@@ -24,17 +24,19 @@ results=$1
 shift
 lock_cache
 steps=(deps-check source-6.1 apply-6.1 checkpatch compile-matrix series-bisect kernel-6.1 typecheck boot-smoke
-	kunit-6.1 lostwrite-stock lostwrite-patched kernel-6.1-nofix kunit-6.1-nofix lostwrite-nofix
-	kernel-7.2 style-7.2 rust-module-7.2 kernel-7.2-mutation rust-module-7.2-mutation)
+	kunit-6.1 lostwrite-stock lostwrite-patched kernel-6.1-nofix kunit-6.1-nofix lostwrite-nofix stale-tlb-6.1
+	kernel-7.2 style-7.2 rust-module-7.2 lostwrite-7.2 stale-tlb-7.2 kernel-7.2-mutation rust-module-7.2-mutation
+	lostwrite-7.2-mutation)
 fatal=" deps-check source-6.1 apply-6.1 "
 # A step that needs a kernel is skipped (and counts as failed) when the step
 # building that kernel did not pass.
 declare -A needs=(
 	[typecheck]=kernel-6.1 [boot-smoke]=kernel-6.1 [kunit-6.1]=kernel-6.1
-	[lostwrite-patched]=kernel-6.1
+	[lostwrite-patched]=kernel-6.1 [stale-tlb-6.1]=kernel-6.1
 	[kunit-6.1-nofix]=kernel-6.1-nofix [lostwrite-nofix]=kernel-6.1-nofix
 	[style-7.2]=kernel-7.2 [rust-module-7.2]=kernel-7.2 [kernel-7.2-mutation]=kernel-7.2
-	[rust-module-7.2-mutation]=kernel-7.2-mutation
+	[lostwrite-7.2]=kernel-7.2 [stale-tlb-7.2]=kernel-7.2
+	[rust-module-7.2-mutation]=kernel-7.2-mutation [lostwrite-7.2-mutation]=kernel-7.2-mutation
 )
 
 rm -rf "$results"
@@ -86,11 +88,15 @@ line lostwrite-patched "patched 6.1"
 line kernel-6.1-nofix "kernel, no fix"
 line kunit-6.1-nofix "KUnit, no fix"
 line lostwrite-nofix "6.1 no fix"
+line stale-tlb-6.1 "TLB, 6.1"
 line kernel-7.2 "7.2 kernel"
 line style-7.2 "7.2 style"
 line rust-module-7.2 "Rust module"
+line lostwrite-7.2 "7.2 lost-write"
+line stale-tlb-7.2 "TLB, 7.2"
 line kernel-7.2-mutation "7.2 mutant"
 line rust-module-7.2-mutation "Rust, mutant"
+line lostwrite-7.2-mutation "7.2 mutant lw"
 elapsed=$((SECONDS - total_start))
 echo "  took $((elapsed / 60)) min $((elapsed % 60)) s"
 if ((passed == ${#steps[@]})); then

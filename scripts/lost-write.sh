@@ -8,6 +8,7 @@
 #   lost-write.sh stock   <kernel image> <headers dir> <harness dir> <workdir> <result>
 #   lost-write.sh patched <build dir>    <build dir>   <harness dir> <workdir> <result>
 #   lost-write.sh nofix   <build dir>    <build dir>   <harness dir> <workdir> <result>
+#   lost-write.sh mutation <kernel image> <build dir>  <harness dir> <workdir> <result>
 #   lost-write.sh upstream <build dir>   <build dir>   <harness dir> <workdir> <result>
 #   lost-write.sh measure  <build dir>   <build dir>   <harness dir> <workdir> <result>
 #
@@ -16,6 +17,8 @@
 #            remap_fixed and munmap_mmap variants): that the test can fail.
 #   nofix:   same judgement, on our kernel (same tree and config as
 #            "patched") with only the fix reverted: the mutation control.
+#   mutation: same judgement, on the 7.x kernel with patches/7.2-mutation
+#            (make kernel-7.2-mutation): the mutation control of "upstream".
 #   patched: the kernel with the series, amplified and plain.  Passes only
 #            if no write is lost in any variant of either run.
 #   upstream: the same judgement for a kernel that has the fix upstream
@@ -43,7 +46,7 @@ repo=$(realpath "$here/..")
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-[[ $# -eq 6 ]] || die "usage: $0 stock|nofix|patched|upstream|measure <kernel> <headers> <harness dir> <workdir> <result>"
+[[ $# -eq 6 ]] || die "usage: $0 stock|nofix|mutation|patched|upstream|measure <kernel> <headers> <harness dir> <workdir> <result>"
 mode=$1 kernel=$2 headers=$3 harness=$4 work=$5 result=$6
 LW_SECONDS=${LW_SECONDS:-5}
 LW_DELAY_US=${LW_DELAY_US:-2000}
@@ -65,8 +68,8 @@ need gcc gcc
 [[ -f $headers/Makefile ]] ||
 	die "no kernel build or headers in $headers (stock: install Debian package linux-headers-$(basename "$kernel" | sed 's/^vmlinuz-//'))"
 case $mode in
-stock | nofix | patched | upstream | measure) ;;
-*) die "mode must be stock, nofix, patched, upstream or measure" ;;
+stock | nofix | mutation | patched | upstream | measure) ;;
+*) die "mode must be stock, nofix, mutation, patched, upstream or measure" ;;
 esac
 
 # Build the selftest and the amplifier (out of the repository).
@@ -147,7 +150,7 @@ nvariants=$(grep -c . "$work/verdicts")
 nlost=$(grep -c ': LOST' "$work/verdicts" || true)
 if [[ $mode == measure ]]; then
 	echo "lost-write measure: lost writes in $nlost of $nvariants variant runs (${LW_MODES// / and }, ${LW_SECONDS}s each, ${VNG_CPUS:-4} vCPUs, $LW_FS${LW_ARGS:+, lost_write $LW_ARGS})" | tee "$result"
-elif [[ $mode == stock || $mode == nofix ]]; then
+elif [[ $mode == stock || $mode == nofix || $mode == mutation ]]; then
 	missing=()
 	for v in $LW_MUST_LOSE; do
 		n=$(grep -c -- "-amplified-[0-9]*: $v: LOST" "$work/verdicts" || true)

@@ -12,9 +12,11 @@
 # listed in <mutation-dir>/series go on a branch "mutation" on top of
 # "series"; make rebuilds what they touch (mm/memory.o and the link); the
 # image is copied to <outdir>/boot/vmlinuz-<release> (scripts/vng-run.sh
-# boots it; it has no modules of its own: the tests insmod theirs).  Then
-# the tree goes back to "series" and make rebuilds the same files, so
-# <builddir> again holds the unmodified kernel.
+# boots it).  Then the tree goes back to "series" and make rebuilds the
+# same files, so <builddir> again holds the unmodified kernel, whose
+# modules are installed to <outdir>/lib/modules/<release> for the mutant
+# to load (brd for the lost-write test): the mutation touches built-in mm
+# code only, so the modules of both kernels are the same.
 #
 # Nothing is rebuilt while the series, the mutation and the configuration
 # are those <outdir>/.delayed-rmap-mutant records.  <builddir>'s
@@ -62,7 +64,8 @@ want=$({
 	sha256sum "${patches[@]}" | cut -d' ' -f1
 	sha256sum "$build/.config" | cut -d' ' -f1
 } | sha256sum | cut -d' ' -f1)
-if [[ -f $stamp && -f $image && $(<"$stamp") == "$want" ]]; then
+if [[ -f $stamp && -f $image && -f $out/lib/modules/$release/modules.dep &&
+	$(<"$stamp") == "$want" ]]; then
 	log "mutant kernel up to date ($image)"
 	exit 0
 fi
@@ -103,6 +106,9 @@ start=$SECONDS
 "${kmake[@]}" -j"$jobs" bzImage >"$out/.restore.log" 2>&1 ||
 	die "rebuilding the unmodified kernel failed (log: $out/.restore.log; make kernel-7.2 retries)"
 printf '%s\n' "$saved_stamp" >"$built"
+rm -rf "${out:?}/lib/modules/$release"
+"${kmake[@]}" INSTALL_MOD_PATH="$out" modules_install >"$out/.modules.log" 2>&1 ||
+	die "installing the modules to $out failed (log: $out/.modules.log)"
 mv "$image.tmp" "$image"
 echo "$want" >"$stamp"
 log "mutant kernel $image ($mutant_secs s; unmodified kernel back in $((SECONDS - start)) s)"

@@ -1,0 +1,82 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The TLB-guarantee check (selftests/stale_tlb.c) on a kernel under
+# virtme-ng: once munmap(), mmap(MAP_FIXED) or madvise(MADV_DONTNEED) has
+# returned, the old page gets no more stores; and the control (no_zap)
+# sees the stores of a page that stays mapped.
+#
+#   stale-tlb.sh <builddir or kernel image> <harness dir> <workdir> [<result>]
+#
+# <harness dir> holds kselftest_harness.h (tools/testing/selftests of the
+# kernel's tree).  Environment: STALE_SECONDS (per variant, default 5),
+# STALE_RUNS (boots, default 1), VNG_CPUS (default 4; at least 2).  Passes
+# only if every variant passed in every run and the guest used VNG_CPUS
+# CPUs.
+
+set -euo pipefail
+PROG=stale-tlb
+here=$(dirname "$(realpath "$0")")
+repo=$(realpath "$here/..")
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+[[ $# -ge 3 && $# -le 4 ]] || die "usage: $0 <kernel> <harness dir> <workdir> [<result>]"
+kernel=$1 harness=$2 work=$3 result=${4:-}
+STALE_SECONDS=${STALE_SECONDS:-5}
+STALE_RUNS=${STALE_RUNS:-1}
+cpus_wanted=${VNG_CPUS:-4}
+[[ $STALE_SECONDS =~ ^[1-9][0-9]*$ && $STALE_RUNS =~ ^[1-9][0-9]*$ ]] ||
+	die "STALE_SECONDS and STALE_RUNS must be positive integers"
+((cpus_wanted >= 2)) || die "VNG_CPUS must be at least 2 (the writer and the checker)"
+[[ -e $kernel ]] || die "$kernel not found"
+[[ -f $harness/kselftest_harness.h ]] || die "no kselftest_harness.h in $harness"
+need gcc gcc
+[[ -z $result ]] || rm -f "$result"
+
+mkdir -p "$work"
+work=$(realpath "$work")
+gcc -O2 -Wall -Wextra -Wno-unused-parameter -Werror -I"$harness" \
+	-o "$work/stale_tlb" "$repo/selftests/stale_tlb.c" -lpthread
+
+variants="no_zap madv_dontneed munmap_mmap remap_fixed truncate"
+rm -f "$work/summary"
+for ((i = 1; i <= STALE_RUNS; i++)); do
+	out=$work/run-$i.log
+	log "run $i/$STALE_RUNS: booting $(basename "$kernel"), $cpus_wanted vCPUs, $STALE_SECONDS s per variant"
+	rc=0
+	VNG_TIMEOUT=$((STALE_SECONDS * 4 + 240)) "$here/vng-run.sh" "$kernel" \
+		"echo stale-tlb: kernel \$(uname -r), \$(nproc) CPUs; $work/stale_tlb -s $STALE_SECONDS" \
+		>"$out" 2>&1 || rc=$?
+	cpus=$(sed -n 's/^stale-tlb: kernel [^,]*, \([0-9]*\) CPUs$/\1/p' "$out")
+	[[ -n $cpus ]] || {
+		tail -n 30 "$out" | sed 's/^/    /'
+		die "run $i: the guest did not start the test (vng exit status $rc, log: $out)"
+	}
+	[[ $cpus == "$cpus_wanted" ]] ||
+		die "run $i: the guest ran on $cpus CPUs, not VNG_CPUS=$cpus_wanted (log: $out)"
+	for v in $variants; do
+		line=$(grep -E "^# .*check:$v: [0-9]+ rounds" "$out" | sed 's/^# [^ ]*check:/    /' || true)
+		if grep -qE "^ok [0-9]+ stale_tlb\.$v\.check" "$out"; then
+			echo "run $i: $v: ok${line:+ -${line#*"$v":}}" | tee -a "$work/summary"
+		else
+			why=$(grep -m1 -E "STALE WRITE|CONTROL FAILED|Expected|round [0-9]+:" "$out" || echo "no result")
+			echo "run $i: $v: FAIL (${why#\# })" | tee -a "$work/summary"
+		fi
+	done
+	((rc == 0 || rc == 1)) || die "run $i: the test did not run to the end (vng exit status $rc, log: $out)"
+done
+
+nfail=$(grep -c ': FAIL' "$work/summary" || true)
+total=$(grep -c . "$work/summary")
+if ((nfail)); then
+	summary="stale-tlb: FAIL: $nfail of $total variant runs failed (log: $work)"
+	echo "$summary"
+	[[ -z $result ]] || echo "$summary" >"$result"
+	exit 1
+fi
+rounds=$(sed -n 's/.*: \(madv_dontneed\|munmap_mmap\|remap_fixed\|truncate\): ok - \([0-9]*\) rounds.*/\2/p' "$work/summary" |
+	awk '{ s += $1 } END { print s + 0 }')
+summary="stale-tlb: $total variant runs passed ($STALE_RUNS x $STALE_SECONDS s, $cpus_wanted CPUs): no store reached a page after its unmap returned, in $rounds rounds; the control saw the stores of a mapped page"
+echo "$summary"
+[[ -z $result ]] || echo "$summary" >"$result"
