@@ -60,7 +60,7 @@ S := $(REPO)/scripts
 	boot-smoke checkpatch compile-matrix series-bisect typecheck check \
 	stock-6.1 lostwrite-stock lostwrite-patched lostwrite kernel-6.1-nofix lostwrite-nofix \
 	measure-lostwrite kunit-6.1 kunit-6.1-nofix source-7.2 apply-7.2 kernel-7.2 kernel-7.2-mutation boot-7.2 module-7.2 style-7.2 rust-module-7.2 rust-module-7.2-mutation lostwrite-7.2 lostwrite-7.2-madv \
-	lostwrite-7.2-mutation stale-tlb-7.2 stale-tlb-6.1
+	lostwrite-7.2-mutation stale-tlb-7.2 stale-tlb-6.1 trace-lostwrite-7.2
 
 help:
 	@echo 'delayed-rmap pipeline (6.1 series)'
@@ -99,6 +99,7 @@ help:
 	@echo '  rust-module-7.2-mutation  the same on the mutant: the flush-order cases must fail'
 	@echo '  lostwrite-7.2   lost-write selftest on 7.x (upstream fix): measured, must not lose'
 	@echo '  lostwrite-7.2-mutation  lost-write on the 7.x mutant + amplifier: must lose writes (LW_MUST_LOSE_7)'
+	@echo '  trace-lostwrite-7.2  issue 6: a lost-write run with the kprobe tracer (TRACE_KERNEL=mutation|upstream)'
 	@echo '  stale-tlb-7.2   TLB guarantee: no store after munmap/MAP_FIXED/MADV_DONTNEED/truncate returned (STALE_RUNS, STALE_SECONDS)'
 	@echo '  stale-tlb-6.1   the same on the patched 6.1 kernel'
 	@echo '  lostwrite-7.2-madv  issue 6: the paced MADV_DONTNEED variant on 7.x, measured (MADV_RUNS, MADV_SECONDS, LW_MADV_ARGS, LW_FS, VNG_CPUS)'
@@ -371,6 +372,22 @@ lostwrite-7.2-mutation: kernel-7.2-mutation
 	@LW_MUST_LOSE='$(LW_MUST_LOSE_7)' KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/lost-write.sh mutation \
 		"$$(ls '$(MUTANT_7)'/boot/vmlinuz-*)" '$(BUILD_7)' '$(TREE_7)/tools/testing/selftests' \
 		'$(SELFTEST_BUILD)/mutant-$(LINUX7_SERIES)' '$(RESULTS)/lostwrite-7.2-mutation.txt'
+
+# Issue 6: one lost-write run on 7.x with the kprobe tracer
+# (selftests/tracer/lw_trace.c): the events of page 0 of the test file and
+# the test's TLB flushes, and two counts over them.  TRACE_KERNEL=mutation
+# (default; the mutant loses a write) or upstream; TRACE_SECONDS,
+# TRACE_DUMP (events kept), LW_ARGS (default -o madv_dontneed_paced).
+TRACE_KERNEL ?= mutation
+trace-lostwrite-7.2: kernel-7.2-mutation
+	@case '$(TRACE_KERNEL)' in \
+	mutation) kernel=$$(ls '$(MUTANT_7)'/boot/vmlinuz-*) ;; \
+	upstream) kernel='$(BUILD_7)' ;; \
+	*) echo "TRACE_KERNEL must be mutation or upstream" >&2; exit 1 ;; \
+	esac; \
+	KMAKE_ARGS='$(RUST_KMAKE_ARGS)' LW_ARGS='$(or $(LW_ARGS),-o madv_dontneed_paced)' \
+		$(S)/lost-write-trace.sh "$$kernel" '$(BUILD_7)' '$(TREE_7)/tools/testing/selftests' \
+		'$(SELFTEST_BUILD)/trace-$(TRACE_KERNEL)-$(LINUX7_SERIES)'
 
 # The TLB guarantee itself (selftests/stale_tlb.c): no store reaches a page
 # once the call that unmapped it has returned; its control must see the

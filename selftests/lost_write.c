@@ -96,6 +96,8 @@ struct race {
 	atomic_ulong zaps;
 	atomic_ulong faults;	/* SIGSEGVs taken while the range was unmapped */
 	int zap_errno;
+	pid_t writer_tid;	/* for kernel traces (selftests/tracer/) */
+	pid_t zapper_tid;
 };
 
 /*
@@ -128,6 +130,7 @@ static void *writer_fn(void *arg)
 	/* volatile: must survive siglongjmp() from the SIGSEGV handler */
 	volatile uint64_t expected = 0;
 
+	r->writer_tid = gettid();
 	if (sigsetjmp(jmp, 1))
 		atomic_fetch_add(&r->faults, 1);
 	segv_jmp = &jmp;
@@ -197,6 +200,7 @@ static void *zapper_fn(void *arg)
 {
 	struct race *r = arg;
 
+	r->zapper_tid = gettid();
 	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
 		int err;
 
@@ -408,6 +412,8 @@ TEST_F_TIMEOUT(lost_write, race, MAX_SECONDS + 60)
 	pthread_join(zapper, NULL);
 
 	ASSERT_FALSE(flusher_died) TH_LOG("flusher died (status %#x)", status);
+	TH_LOG("tasks: writer %d, zapper %d, flusher %d", r->writer_tid,
+	       r->zapper_tid, self->flusher);
 
 	ASSERT_EQ(0, r->zap_errno) TH_LOG("zap failed: %s", strerror(r->zap_errno));
 	/* A run in which nothing raced proves nothing either. */

@@ -231,8 +231,10 @@ FIXTURE_SETUP(stale_tlb)
 	int *pipes[] = { self->before, self->after, self->later };
 	unsigned int i;
 
-	for (i = 0; i < 3; i++)
-		pipes[i][0] = pipes[i][1] = -1;
+	for (i = 0; i < 3; i++) {
+		pipes[i][0] = -1;
+		pipes[i][1] = -1;
+	}
 	self->s.map = MAP_FAILED;
 	self->s.fd = -1;
 	ASSERT_LE(2, sysconf(_SC_NPROCESSORS_ONLN))

@@ -1,0 +1,95 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# One lost-write run with the kprobe tracer (selftests/tracer/lw_trace.c)
+# loaded: what happened to page 0 of the test file (writeback, rmap,
+# eviction, the new page) and the test's TLB flushes, in order, up to the
+# end of the run.  For explaining a lost write, not for judging one: no
+# verdict beyond the selftest's own.
+#
+#   lost-write-trace.sh <kernel> <headers dir> <harness dir> <workdir>
+#
+# <kernel> is a build directory or an image with its modules next to it
+# (see vng-run.sh); <headers dir> is what the tracer is built against.
+# Environment: TRACE_SECONDS (default 30), LW_ARGS (lost_write options,
+# default "-o madv_dontneed_paced"), TRACE_DUMP (events kept, default 1500),
+# VNG_CPUS (default 4).  Writes <workdir>/trace.log (the events) and
+# <workdir>/run.log (the selftest), and prints the selftest's verdict, its
+# task ids, the last events of page 0 (flush events are counted, not
+# shown) and two counts (see the end of this script).
+
+set -euo pipefail
+PROG=lost-write-trace
+here=$(dirname "$(realpath "$0")")
+repo=$(realpath "$here/..")
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+[[ $# -eq 4 ]] || die "usage: $0 <kernel> <headers dir> <harness dir> <workdir>"
+kernel=$1 headers=$2 harness=$3 work=$4
+TRACE_SECONDS=${TRACE_SECONDS:-30}
+TRACE_DUMP=${TRACE_DUMP:-1500}
+LW_ARGS=${LW_ARGS:--o madv_dontneed_paced}
+[[ $TRACE_SECONDS =~ ^[1-9][0-9]*$ && $TRACE_DUMP =~ ^[1-9][0-9]*$ ]] ||
+	die "TRACE_SECONDS and TRACE_DUMP must be positive integers"
+[[ $LW_ARGS =~ ^[-a-z0-9_\ ]*$ ]] || die "LW_ARGS may hold only options and numbers (got '$LW_ARGS')"
+[[ -e $kernel ]] || die "$kernel not found"
+[[ -f $headers/Makefile ]] || die "no kernel build in $headers"
+[[ -f $harness/kselftest_harness.h ]] || die "no kselftest_harness.h in $harness"
+need gcc gcc
+
+mkdir -p "$work/tracer"
+work=$(realpath "$work")
+rm -f "$work/trace.log" "$work/run.log"
+gcc -O2 -Wall -Wextra -Wno-unused-parameter -Werror -I"$harness" \
+	-o "$work/lost_write" "$repo/selftests/lost_write.c" -lpthread
+cp "$repo/selftests/tracer/Kbuild" "$repo/selftests/tracer/lw_trace.c" "$work/tracer/"
+make -s -C "$headers" M="$work/tracer" "${KMAKE_EXTRA[@]}" modules >"$work/tracer/build.log" 2>&1 || {
+	cat "$work/tracer/build.log" >&2
+	die "the tracer does not build against $headers"
+}
+
+# shellcheck disable=SC2016 # expanded in the guest
+guest='set -u
+insmod "$1" dump="$5" || { echo "lost-write-trace: insmod failed"; exit 2; }
+rc=0
+"$2" -b "$3" -s "$4" -x "$6" || rc=$?
+rmmod lw_trace || { echo "lost-write-trace: rmmod failed"; exit 2; }
+dmesg | sed -n "s/^\[[^]]*\] lw_trace: //p" >"$7"
+echo "lost-write-trace: selftest exit $rc"
+exit $rc'
+printf '%s\n' "$guest" >"$work/guest.sh"
+rc=0
+VNG_OPTS="${VNG_OPTS:-} --user root" VNG_RWDIRS="${VNG_RWDIRS:-} $work" \
+	VNG_APPEND="${VNG_APPEND-oops=panic panic=-1} log_buf_len=16M" \
+	VNG_TIMEOUT=$((TRACE_SECONDS * 3 + 240)) "$here/vng-run.sh" "$kernel" \
+	"sh $work/guest.sh $work/tracer/lw_trace.ko $repo/selftests/run_lost_write.sh $work/lost_write $TRACE_SECONDS $TRACE_DUMP '$LW_ARGS' $work/trace.log" \
+	>"$work/run.log" 2>&1 || rc=$?
+if ! grep -q '^lost-write-trace: selftest exit' "$work/run.log" || [[ ! -s $work/trace.log ]]; then
+	tail -n 30 "$work/run.log" | sed 's/^/    /'
+	die "the guest did not finish (vng exit status $rc; log: $work/run.log)"
+fi
+grep -E '^lost-write: |tasks: writer' "$work/run.log" | sed 's/^# [^ ]*race:/    /'
+grep -m1 " events, the last " "$work/trace.log"
+echo "flush events kept: $(grep -cE ' flush-(req|cpu) ' "$work/trace.log" || true); events of page 0:"
+grep -E "^ *[0-9]+\.[0-9]+ cpu" "$work/trace.log" | grep -vE " flush-(req|cpu) " | tail -n 60
+# Two counts over the events kept.  A mkclean that has a rmap-del of the
+# same page inside it ran into a zap in progress and waited for its PTE
+# lock (the delayed-rmap ordering at work).  An eviction by the flusher
+# (POSIX_FADV_DONTNEED) whose word differs from the page's last wb-write
+# dropped a store made after the page was written back: a lost write.
+# (The test's own unlink at the end evicts too, whatever the page holds.)
+flusher=$(sed -n 's/.*tasks: writer [0-9]*, zapper [0-9]*, flusher \([0-9]*\)$/\1/p' "$work/run.log" | tail -n1)
+[[ -n $flusher ]] || die "no task ids in $work/run.log"
+awk -v flusher="lost_write/$flusher" '
+	$4 == "mkclean>" { inside[$6] = 1; overlap[$6] = 0; calls++ }
+	$4 == "rmap-del" && inside[$6] { overlap[$6] = 1 }
+	$4 == "mkclean<" { inside[$6] = 0; if (overlap[$6]) waited++; if ($10 > 0) cleaned++ }
+	$4 == "add" { haswb[$6] = 0 }
+	$4 == "wb-write" { written[$6] = $8; haswb[$6] = 1 }
+	$4 == "evict" && $3 == flusher && haswb[$6] { evicts++; if ($8 != written[$6]) { newer++; ex = ex sprintf("\n    %s: page %s evicted holding %s, written back as %s", $1, $6, $8, written[$6]) } }
+	END {
+		printf "mkclean calls: %d, cleaning a mapping: %d, with a zap of the page finishing inside: %d\n", calls, cleaned, waited
+		printf "evictions by the flusher after a writeback: %d, holding a store newer than the writeback: %d%s\n", evicts, newer, ex
+	}' "$work/trace.log"
+log "trace: $work/trace.log"
