@@ -62,6 +62,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "race_util.h"
 
 #define AMPLIFIER_TGID "/sys/module/tlb_flush_delay/parameters/target_tgid"
 #define MAX_SECONDS 3600
@@ -99,29 +100,6 @@ struct race {
 	pid_t writer_tid;	/* for kernel traces (selftests/tracer/) */
 	pid_t zapper_tid;
 };
-
-/*
- * munmap() + mmap() leaves a hole in which the writer and the dirtier fault
- * with SIGSEGV.  They recover by jumping back to the top of their loop: a
- * store that faulted did not happen, so nothing is lost or double counted.
- */
-static __thread sigjmp_buf *segv_jmp;
-
-static void segv_handler(int sig, siginfo_t *si, void *uc)
-{
-	if (segv_jmp)
-		siglongjmp(*segv_jmp, 1);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void *writer_fn(void *arg)
 {

@@ -61,6 +61,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "race_util.h"
 
 #define MAX_SECONDS 3600
 #define WAIT_WRITES 64		/* writer stores between "after" and "later" */
@@ -84,24 +85,6 @@ struct stale {
 	atomic_ulong writes;
 	atomic_ulong faults;	/* SIGSEGV/SIGBUS while the page was gone */
 };
-
-static __thread sigjmp_buf *segv_jmp;
-
-static void segv_handler(int sig, siginfo_t *si, void *uc)
-{
-	if (segv_jmp)
-		siglongjmp(*segv_jmp, 1);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int pin_to(int cpu)
 {
