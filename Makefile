@@ -103,7 +103,7 @@ help:
 	@echo '  stale-tlb-7.2   TLB guarantee: no store after munmap/MAP_FIXED/MADV_DONTNEED/truncate returned (STALE_RUNS, STALE_SECONDS)'
 	@echo '  stale-tlb-6.1   the same on the patched 6.1 kernel'
 	@echo '  lostwrite-7.2-madv  issue 6: the paced MADV_DONTNEED variant on 7.x, measured (MADV_RUNS, MADV_SECONDS, LW_MADV_ARGS, LW_FS, VNG_CPUS)'
-	@echo '  check           all of the above (without deps) and a verdict'
+	@echo '  check           the 24 steps of Documentation/testing.rst (not deps, the measurements, the trace) and a verdict'
 	@echo
 	@echo 'Variables (current value):'
 	@echo '  CACHE_DIR    = $(CACHE_DIR)'
