@@ -15,7 +15,8 @@
  *                 this word: what a later read of the page returns
  *   rmap-del      folio_remove_rmap_ptes(): a mapping leaves the rmap
  *   evict         __filemap_remove_folio(): the page leaves the page cache
- *   add           filemap_add_folio(): a new page for index 0 (to be read)
+ *   add           filemap_add_folio(): a new page for index 0 (to be read);
+ *                 arg: its size in pages (more than 1: a large folio)
  *
  * and, for tasks named comm (default "lost_write"):
  *
@@ -202,7 +203,8 @@ static int add_pre(struct kprobe *kp, struct pt_regs *regs)
 
 	if (regs->dx == 0 && host && S_ISREG(host->i_mode) &&
 	    host->i_sb->s_dev == target_dev)
-		record(EV_ADD, (struct folio *)regs->si, 0);
+		record(EV_ADD, (struct folio *)regs->si,
+		       folio_nr_pages((struct folio *)regs->si));
 	return 0;
 }
 
