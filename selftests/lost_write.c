@@ -37,7 +37,8 @@
  * dirtier, and madvise(MADV_DONTNEED) every 10 us (busy-waited: usleep()
  * sleeps 50 us or more).  Options vary one factor at a time for that
  * investigation: -i (zap interval), -n (no dirtier), -m (flusher without
- * fadvise), -o (run only one variant; the others are reported as skipped).
+ * fadvise), -w (flusher on the whole file), -o (run only one variant; the
+ * others are reported as skipped).
  *
  * If the window amplifier module (tlb_flush_delay) is loaded, the test
  * asks it to delay the TLB flushes of this process, see
@@ -74,6 +75,7 @@ static const char *opt_only;		/* -o: the one variant to run */
 static int opt_interval_us = -1;	/* -i: zap interval for every variant */
 static bool opt_no_dirtier;		/* -n */
 static bool opt_msync_only;		/* -m: the flusher does not fadvise */
+static bool opt_whole_file;		/* -w: the flusher works on the whole file */
 
 enum zap_mode {
 	ZAP_REMAP_FIXED,
@@ -201,7 +203,11 @@ static void *zapper_fn(void *arg)
 	return NULL;
 }
 
-/* The flusher: its own process, its own mapping of page 0, never touched. */
+/*
+ * The flusher: its own process, its own mapping of page 0 (-w: of the whole
+ * file, for large folios: POSIX_FADV_DONTNEED of one page does not drop a
+ * folio larger than that page), never touched.
+ */
 static void flusher(const char *path, size_t page, bool fadvise, atomic_bool *stop)
 {
 	int fd = open(path, O_RDWR);
@@ -357,14 +363,16 @@ TEST_F_TIMEOUT(lost_write, race, MAX_SECONDS + 60)
 	self->flusher = fork();
 	ASSERT_LE(0, self->flusher);
 	if (self->flusher == 0)
-		flusher(self->path, r->page, !opt_msync_only, self->flusher_stop);
+		flusher(self->path, opt_whole_file ? r->len : r->page, !opt_msync_only,
+			self->flusher_stop);
 
 	amp = amplifier_target(getpid());
 	ASSERT_LE(0, amp) TH_LOG("cannot set the amplifier's target: %s",
 				 strerror(-amp));
-	TH_LOG("%s every %u us, %u pages, dirtier %s, flusher msync%s, up to %u s, amplifier %s",
+	TH_LOG("%s every %u us, %u pages, dirtier %s, flusher msync%s of %s, up to %u s, amplifier %s",
 	       mode_name[r->mode], r->interval_us, opt_pages,
 	       with_dirtier ? "on" : "off", opt_msync_only ? " only" : " + fadvise",
+	       opt_whole_file ? "the file" : "page 0",
 	       opt_seconds, amp ? "on" : "off");
 
 	start = now();
@@ -413,14 +421,15 @@ TEST_F_TIMEOUT(lost_write, race, MAX_SECONDS + 60)
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s -d DIR [-s SECONDS] [-p PAGES] [-o VARIANT] [-i USEC] [-n] [-m]\n"
+		"usage: %s -d DIR [-s SECONDS] [-p PAGES] [-o VARIANT] [-i USEC] [-n] [-m] [-w]\n"
 		"  -d DIR      directory on the file system under test\n"
 		"  -s SECONDS  time limit of each variant (1-%d, default %u)\n"
 		"  -p PAGES    pages in the mapping (2-4096, default %u)\n"
 		"  -o VARIANT  run only this variant (the others are skipped)\n"
 		"  -i USEC     busy wait between zaps, every variant (0-100000)\n"
 		"  -n          no dirtier thread\n"
-		"  -m          the flusher only msync()s (no POSIX_FADV_DONTNEED)\n",
+		"  -m          the flusher only msync()s (no POSIX_FADV_DONTNEED)\n"
+		"  -w          the flusher msync()s and drops the whole file, not page 0\n",
 		prog, MAX_SECONDS, opt_seconds, opt_pages);
 	exit(KSFT_FAIL);
 }
@@ -442,7 +451,7 @@ int main(int argc, char **argv)
 {
 	int c;
 
-	while ((c = getopt(argc, argv, "d:s:p:o:i:nmh")) != -1) {
+	while ((c = getopt(argc, argv, "d:s:p:o:i:nmwh")) != -1) {
 		switch (c) {
 		case 'd':
 			opt_dir = optarg;
@@ -464,6 +473,9 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			opt_msync_only = true;
+			break;
+		case 'w':
+			opt_whole_file = true;
 			break;
 		default:
 			usage(argv[0]);
