@@ -409,7 +409,7 @@ stale-tlb-6.1: kernel-6.1
 # Issue 6: the MADV_DONTNEED setup that lost writes on 7.x (variant
 # madv_dontneed_paced), measured, not judged: MADV_RUNS runs (default 5) of
 # MADV_SECONDS (default 30) on VNG_CPUS vCPUs.  One factor at a time through
-# LW_ARGS (lost_write options: -i USEC, -n, -m), LW_FS=tmpfs, VNG_CPUS and
+# LW_ARGS (lost_write options: -i USEC, -n, -m, -w), LW_FS=tmpfs, VNG_CPUS and
 # VNG_OPTS (e.g. '--qemu-opt=-cpu --qemu-opt=qemu64').
 LW_MADV_ARGS ?= -o madv_dontneed_paced
 MADV_RUNS ?= 5
