@@ -191,3 +191,27 @@ count_warnings() {
 		-e 's#^([^ :]+\.o): warning:.*#\1#p' | sort -u)
 	echo "$n"
 }
+
+# build_race_selftest <name> <harness dir> <workdir>: compile
+# selftests/<name>.c (lost_write, stale_tlb: kselftest harness, pthreads)
+# to <workdir>/<name>, warnings as errors.
+build_race_selftest() {
+	local name=$1 harness=$2 work=$3
+	gcc -O2 -Wall -Wextra -Wno-unused-parameter -Werror -I"$harness" \
+		-o "$work/$name" "$(dirname "${BASH_SOURCE[0]}")/../selftests/$name.c" -lpthread
+}
+
+# build_test_module <dir> <headers> <workdir>: build the test-only module in
+# selftests/<dir> (Kbuild + its .c files) out of the repository, in
+# <workdir>/<dir>, against the kernel build or headers <headers>; on failure
+# print the build log and die.
+build_test_module() {
+	local dir=$1 headers=$2 work=$3
+	mkdir -p "$work/$dir"
+	cp "$(dirname "${BASH_SOURCE[0]}")/../selftests/$dir/Kbuild" \
+		"$(dirname "${BASH_SOURCE[0]}")/../selftests/$dir/"*.c "$work/$dir/"
+	make -s -C "$headers" M="$work/$dir" "${KMAKE_EXTRA[@]}" modules >"$work/$dir/build.log" 2>&1 || {
+		cat "$work/$dir/build.log" >&2
+		die "selftests/$dir does not build against $headers"
+	}
+}

@@ -38,16 +38,11 @@ LW_ARGS=${LW_ARGS:--o madv_dontneed_paced}
 [[ -f $harness/kselftest_harness.h ]] || die "no kselftest_harness.h in $harness"
 need gcc gcc
 
-mkdir -p "$work/tracer"
+mkdir -p "$work"
 work=$(realpath "$work")
 rm -f "$work/trace.log" "$work/run.log"
-gcc -O2 -Wall -Wextra -Wno-unused-parameter -Werror -I"$harness" \
-	-o "$work/lost_write" "$repo/selftests/lost_write.c" -lpthread
-cp "$repo/selftests/tracer/Kbuild" "$repo/selftests/tracer/lw_trace.c" "$work/tracer/"
-make -s -C "$headers" M="$work/tracer" "${KMAKE_EXTRA[@]}" modules >"$work/tracer/build.log" 2>&1 || {
-	cat "$work/tracer/build.log" >&2
-	die "the tracer does not build against $headers"
-}
+build_race_selftest lost_write "$harness" "$work"
+build_test_module tracer "$headers" "$work"
 
 # shellcheck disable=SC2016 # expanded in the guest
 guest='set -u

@@ -73,14 +73,9 @@ stock | nofix | mutation | patched | upstream | measure) ;;
 esac
 
 # Build the selftest and the amplifier (out of the repository).
-mkdir -p "$work/amplifier"
-gcc -O2 -Wall -Wextra -Wno-unused-parameter -Werror -I"$harness" \
-	-o "$work/lost_write" "$repo/selftests/lost_write.c" -lpthread
-cp "$repo/selftests/amplifier/Kbuild" "$repo/selftests/amplifier/tlb_flush_delay.c" "$work/amplifier/"
-make -s -C "$headers" M="$work/amplifier" "${KMAKE_EXTRA[@]}" modules >"$work/amplifier/build.log" 2>&1 || {
-	cat "$work/amplifier/build.log" >&2
-	die "the amplifier module does not build against $headers"
-}
+mkdir -p "$work"
+build_race_selftest lost_write "$harness" "$work"
+build_test_module amplifier "$headers" "$work"
 amp=$work/amplifier/tlb_flush_delay.ko
 
 # run_guest <label> <amplify: 0|1>: one boot, one run of every variant.

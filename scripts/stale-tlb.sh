@@ -17,7 +17,6 @@
 set -euo pipefail
 PROG=stale-tlb
 here=$(dirname "$(realpath "$0")")
-repo=$(realpath "$here/..")
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
@@ -36,8 +35,7 @@ need gcc gcc
 
 mkdir -p "$work"
 work=$(realpath "$work")
-gcc -O2 -Wall -Wextra -Wno-unused-parameter -Werror -I"$harness" \
-	-o "$work/stale_tlb" "$repo/selftests/stale_tlb.c" -lpthread
+build_race_selftest stale_tlb "$harness" "$work"
 
 variants="no_zap madv_dontneed munmap_mmap remap_fixed truncate"
 rm -f "$work/summary"
@@ -75,7 +73,8 @@ if ((nfail)); then
 	[[ -z $result ]] || echo "$summary" >"$result"
 	exit 1
 fi
-rounds=$(sed -n 's/.*: \(madv_dontneed\|munmap_mmap\|remap_fixed\|truncate\): ok - \([0-9]*\) rounds.*/\2/p' "$work/summary" |
+# Rounds of the variants that unmap (all but the control).
+rounds=$(grep -v ': no_zap: ' "$work/summary" | sed -n 's/.*: ok - \([0-9]*\) rounds.*/\1/p' |
 	awk '{ s += $1 } END { print s + 0 }')
 summary="stale-tlb: $total variant runs passed ($STALE_RUNS x $STALE_SECONDS s, $cpus_wanted CPUs): no store reached a page after its unmap returned, in $rounds rounds; the control saw the stores of a mapped page"
 echo "$summary"

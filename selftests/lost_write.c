@@ -77,12 +77,6 @@ static bool opt_no_dirtier;		/* -n */
 static bool opt_msync_only;		/* -m: the flusher does not fadvise */
 static bool opt_whole_file;		/* -w: the flusher works on the whole file */
 
-enum zap_mode {
-	ZAP_REMAP_FIXED,
-	ZAP_MUNMAP_MMAP,
-	ZAP_MADV_DONTNEED,
-};
-
 /* State shared by the threads of one test run. */
 struct race {
 	int fd;
@@ -155,25 +149,7 @@ static void *dirtier_fn(void *arg)
 
 static int zap_once(struct race *r)
 {
-	void *p;
-
-	switch (r->mode) {
-	case ZAP_REMAP_FIXED:
-		p = mmap(r->map, r->len, PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_FIXED, r->fd, 0);
-		return p == MAP_FAILED ? errno : 0;
-	case ZAP_MUNMAP_MMAP:
-		if (munmap(r->map, r->len))
-			return errno;
-		p = mmap(r->map, r->len, PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_FIXED_NOREPLACE, r->fd, 0);
-		if (p == MAP_FAILED)
-			return errno;
-		return p == r->map ? 0 : EADDRINUSE;
-	case ZAP_MADV_DONTNEED:
-		return madvise(r->map, r->len, MADV_DONTNEED) ? errno : 0;
-	}
-	return EINVAL;
+	return zap_range(r->mode, r->map, r->len, MAP_SHARED, r->fd);
 }
 
 static void *zapper_fn(void *arg)
@@ -208,20 +184,20 @@ static void *zapper_fn(void *arg)
  * file, for large folios: POSIX_FADV_DONTNEED of one page does not drop a
  * folio larger than that page), never touched.
  */
-static void flusher(const char *path, size_t page, bool fadvise, atomic_bool *stop)
+static void flusher(const char *path, size_t len, bool fadvise, atomic_bool *stop)
 {
 	int fd = open(path, O_RDWR);
 	void *p;
 
 	if (fd < 0)
 		_exit(1);
-	p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		_exit(2);
 	while (!atomic_load(stop)) {
-		if (msync(p, page, MS_SYNC))
+		if (msync(p, len, MS_SYNC))
 			_exit(3);
-		if (fadvise && posix_fadvise(fd, 0, page, POSIX_FADV_DONTNEED))
+		if (fadvise && posix_fadvise(fd, 0, len, POSIX_FADV_DONTNEED))
 			_exit(4);
 	}
 	_exit(0);

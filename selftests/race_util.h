@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers shared by the race selftests (lost_write.c, stale_tlb.c).
+ * Helpers shared by the race selftests (lost_write.c, stale_tlb.c): the
+ * zaps they race a writer against, the writers' fault recovery, a clock.
  *
  * Their writer threads store to a range that another thread unmaps or
  * truncates, and take SIGSEGV or SIGBUS while it is gone.  A thread that
@@ -11,9 +12,53 @@
 #ifndef RACE_UTIL_H
 #define RACE_UTIL_H
 
+#include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <time.h>
+
+/*
+ * The ways a test tears a mapping down under its writer; zap_range() does
+ * the first three, ZAP_TRUNCATE and ZAP_NONE (a control: no zap) are the
+ * caller's.
+ */
+enum zap_mode {
+	ZAP_REMAP_FIXED,	/* mmap(MAP_FIXED) of the same thing over it */
+	ZAP_MUNMAP_MMAP,	/* munmap(), then mmap() at the same address */
+	ZAP_MADV_DONTNEED,	/* madvise(MADV_DONTNEED) */
+	ZAP_TRUNCATE,		/* ftruncate() the file to 0 and back */
+	ZAP_NONE,
+};
+
+/*
+ * Zaps [addr, addr + len) the way @mode says and, for the modes that unmap,
+ * maps it again as it was mapped: read-write, @flags (MAP_SHARED of @fd, or
+ * MAP_PRIVATE | MAP_ANONYMOUS with fd -1), offset 0.  Returns 0 or an errno.
+ */
+static inline int zap_range(enum zap_mode mode, void *addr, size_t len,
+			    int flags, int fd)
+{
+	void *p;
+
+	switch (mode) {
+	case ZAP_REMAP_FIXED:
+		p = mmap(addr, len, PROT_READ | PROT_WRITE, flags | MAP_FIXED, fd, 0);
+		return p == MAP_FAILED ? errno : 0;
+	case ZAP_MUNMAP_MMAP:
+		if (munmap(addr, len))
+			return errno;
+		p = mmap(addr, len, PROT_READ | PROT_WRITE,
+			 flags | MAP_FIXED_NOREPLACE, fd, 0);
+		if (p == MAP_FAILED)
+			return errno;
+		return p == addr ? 0 : EADDRINUSE;
+	case ZAP_MADV_DONTNEED:
+		return madvise(addr, len, MADV_DONTNEED) ? errno : 0;
+	default:
+		return EINVAL;
+	}
+}
 
 static __thread sigjmp_buf *segv_jmp;
 

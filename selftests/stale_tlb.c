@@ -68,14 +68,6 @@
 
 static unsigned int opt_seconds = 5;
 
-enum zap_mode {
-	ZAP_NONE,		/* the control */
-	ZAP_MADV_DONTNEED,
-	ZAP_MUNMAP_MMAP,
-	ZAP_REMAP_FIXED,
-	ZAP_TRUNCATE,
-};
-
 struct stale {
 	uint64_t *map;
 	size_t page;
@@ -122,31 +114,16 @@ static void *writer_fn(void *arg)
 
 static int zap(struct stale *s, enum zap_mode mode)
 {
-	void *p;
-
 	switch (mode) {
 	case ZAP_NONE:
 		return 0;
-	case ZAP_MADV_DONTNEED:
-		return madvise(s->map, s->page, MADV_DONTNEED) ? errno : 0;
-	case ZAP_MUNMAP_MMAP:
-		if (munmap(s->map, s->page))
-			return errno;
-		p = mmap(s->map, s->page, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-		if (p == MAP_FAILED)
-			return errno;
-		return p == s->map ? 0 : EADDRINUSE;
-	case ZAP_REMAP_FIXED:
-		p = mmap(s->map, s->page, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-		return p == MAP_FAILED ? errno : 0;
 	case ZAP_TRUNCATE:
 		if (ftruncate(s->fd, 0))
 			return errno;
 		return ftruncate(s->fd, s->page) ? errno : 0;
+	default:
+		return zap_range(mode, s->map, s->page, MAP_PRIVATE | MAP_ANONYMOUS, -1);
 	}
-	return EINVAL;
 }
 
 /* Waits until the writer has stored @n more times; false if it stopped. */
