@@ -56,7 +56,7 @@ KERNEL_FRAGMENTS := $(sort $(wildcard $(REPO)/configs/6.1-*.config))
 S := $(REPO)/scripts
 
 # ------------------------------------------------------------------ targets
-.PHONY: help deps deps-check source-6.1 apply-6.1 kernel-6.1 boot-6.1 \
+.PHONY: help deps deps-check deps-6.1 deps-check-6.1 deps-plan deps-test check-6.1 fresh-machine-test source-6.1 apply-6.1 kernel-6.1 boot-6.1 \
 	boot-smoke checkpatch compile-matrix series-bisect typecheck check \
 	stock-6.1 lostwrite-stock lostwrite-patched lostwrite kernel-6.1-nofix lostwrite-nofix \
 	measure-lostwrite kunit-6.1 kunit-6.1-nofix source-7.2 apply-7.2 kernel-7.2 kernel-7.2-mutation boot-7.2 module-7.2 style-7.2 rust-module-7.2 rust-module-7.2-mutation lostwrite-7.2 lostwrite-7.2-madv \
@@ -69,6 +69,11 @@ help:
 	@echo '  help            this text (default)'
 	@echo '  deps            install every tool (Debian packages, virtme-ng); idempotent, root'
 	@echo '  deps-check      only check that every tool is installed'
+	@echo '  deps-6.1        install the tools of the 6.1 steps only (no Rust, clang 19, bindgen); root'
+	@echo '  deps-check-6.1  only check those'
+	@echo '  deps-plan       what deps would install (refreshes stale apt lists, apt-get -s); root'
+	@echo '  deps-test       deps.sh on missing and stale apt lists and a bad STOCK_ABI (private apt state); root'
+	@echo '  fresh-machine-test  deps-6.1 + check-6.1, deps + deps-check in new bookworm roots with stale lists; root'
 	@echo '  source-6.1      fetch Debian linux-source-6.1 into $$(CACHE_DIR)/src/linux-6.1'
 	@echo '  apply-6.1       reset that tree to pristine and apply $$(PATCHES_DIR)/series'
 	@echo '  kernel-6.1      build the slim x86_64 test kernel (configs/6.1-*.config)'
@@ -104,6 +109,7 @@ help:
 	@echo '  stale-tlb-6.1   the same on the patched 6.1 kernel'
 	@echo '  lostwrite-7.2-madv  issue 6: the paced MADV_DONTNEED variant on 7.x, measured (MADV_RUNS, MADV_SECONDS, LW_MADV_ARGS, LW_FS, VNG_CPUS)'
 	@echo '  check           the 24 steps of Documentation/testing.rst (not deps, the measurements, the trace) and a verdict'
+	@echo '  check-6.1       only its 6.1 steps (16), with only the tools of deps-6.1'
 	@echo
 	@echo 'Variables (current value):'
 	@echo '  CACHE_DIR    = $(CACHE_DIR)'
@@ -122,10 +128,33 @@ help:
 	@echo 'Example: make boot-6.1 CMD='"'"'cat /proc/cpuinfo | grep -c processor'"'"
 
 deps:
-	@$(S)/deps.sh install
+	@$(S)/deps.sh install all
 
 deps-check:
-	@$(S)/deps.sh check
+	@$(S)/deps.sh check all
+
+deps-6.1:
+	@$(S)/deps.sh install 6.1
+
+deps-check-6.1:
+	@$(S)/deps.sh check 6.1
+
+# What make deps would install, without installing (refreshes stale apt lists).
+deps-plan:
+	@$(S)/deps.sh plan all
+
+# deps.sh against a private apt state with missing, stale (gone ABI) lists
+# and a bad STOCK_ABI: the machine's apt state is not touched.  Root.
+deps-test:
+	@$(S)/deps-test.sh $(DEPS_TEST_LISTS)
+
+# The set-up on a new machine, in a minimal bookworm root with stale apt
+# lists (debootstrap; chroot with /dev, /proc, /sys): make deps-6.1, make
+# check-6.1 twice (cold, warm); then, in a second new root, make deps and
+# make deps-check.  Not part of check (about an hour on 2 cores).  Root.
+FRESH_SCENARIOS ?= deps-6.1+check-6.1+check-6.1 deps+deps-check
+fresh-machine-test:
+	@$(S)/fresh-machine-test.sh '$(CACHE_DIR)/fresh-machine' $(FRESH_SCENARIOS)
 
 source-6.1:
 ifneq ($(strip $(KDIR)),)
@@ -422,4 +451,9 @@ lostwrite-7.2-madv: kernel-7.2
 		'$(SELFTEST_BUILD)/madv-$(LINUX7_SERIES)' '$(RESULTS)/lostwrite-7.2-madv.txt'
 
 check:
-	@$(S)/check.sh '$(RESULTS)' $(MAKE) -f '$(REPO)/Makefile'
+	@$(S)/check.sh '$(RESULTS)' all $(MAKE) -f '$(REPO)/Makefile'
+
+# The 6.1 steps only: what a 6.1 user (stable or distro maintainer) needs,
+# with only the tools of make deps-6.1 (no Rust, clang 19 or bindgen).
+check-6.1:
+	@$(S)/check.sh '$(RESULTS)' 6.1 $(MAKE) -f '$(REPO)/Makefile'

@@ -1,10 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Run the steps of `make check` and print the verdict block.
+# Run the steps of `make check` (or `make check-6.1`) and print the verdict
+# block.
 #
-#   check.sh <results-dir> <make-command>...
+#   check.sh <results-dir> <set> <make-command>...
 #
+# <set>: all (every step: the 6.1 series and 7.2 with Rust) or 6.1 (only the
+# steps of the 6.1 series, which need only `make deps-6.1`'s tools; the
+# others are listed as left out, with the reason).
 # Runs "<make-command> <step>" for each step.  deps-check, source-6.1 and
 # apply-6.1 stop the run when they fail; checkpatch, compile-matrix and
 # kernel-6.1 are independent, so a failure is recorded and the next step
@@ -19,15 +23,20 @@ KEEP_MAKEFLAGS=1 # the steps are run by the top-level make: keep its variables
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-[[ $# -ge 2 ]] || die "usage: $0 <results-dir> <make-command>..."
-results=$1
-shift
+[[ $# -ge 3 ]] || die "usage: $0 <results-dir> <6.1|all> <make-command>..."
+results=$1 set=$2
+shift 2
 lock_cache
-steps=(deps-check source-6.1 apply-6.1 checkpatch compile-matrix series-bisect kernel-6.1 typecheck boot-smoke
-	kunit-6.1 lostwrite-stock lostwrite-patched kernel-6.1-nofix kunit-6.1-nofix lostwrite-nofix stale-tlb-6.1
-	kernel-7.2 style-7.2 rust-module-7.2 lostwrite-7.2 stale-tlb-7.2 kernel-7.2-mutation rust-module-7.2-mutation
-	lostwrite-7.2-mutation)
-fatal=" deps-check source-6.1 apply-6.1 "
+steps_6_1=(source-6.1 apply-6.1 checkpatch compile-matrix series-bisect kernel-6.1 typecheck boot-smoke
+	kunit-6.1 lostwrite-stock lostwrite-patched kernel-6.1-nofix kunit-6.1-nofix lostwrite-nofix stale-tlb-6.1)
+steps_7_2=(kernel-7.2 style-7.2 rust-module-7.2 lostwrite-7.2 stale-tlb-7.2 kernel-7.2-mutation
+	rust-module-7.2-mutation lostwrite-7.2-mutation)
+case $set in
+all) steps=(deps-check "${steps_6_1[@]}" "${steps_7_2[@]}") left_out=() ;;
+6.1) steps=(deps-check-6.1 "${steps_6_1[@]}") left_out=("${steps_7_2[@]}") ;;
+*) die "unknown set '$set' (6.1 or all)" ;;
+esac
+fatal=" deps-check deps-check-6.1 source-6.1 apply-6.1 "
 # A step that needs a kernel is skipped (and counts as failed) when the step
 # building that kernel did not pass.
 declare -A needs=(
@@ -73,30 +82,30 @@ line() {
 	printf '  %-4s  %-15s %s\n' "${status[$step]:-SKIP}" "$label" "${text:--}"
 }
 
+declare -A label=(
+	[apply-6.1]="series" [checkpatch]="checkpatch" [compile-matrix]="compile matrix"
+	[series-bisect]="each patch" [kernel-6.1]="kernel" [typecheck]="encoded ptrs" [boot-smoke]="boot"
+	[kunit-6.1]="KUnit" [lostwrite-stock]="stock 6.1" [lostwrite-patched]="patched 6.1"
+	[kernel-6.1-nofix]="kernel, no fix" [kunit-6.1-nofix]="KUnit, no fix" [lostwrite-nofix]="6.1 no fix"
+	[stale-tlb-6.1]="TLB, 6.1" [kernel-7.2]="7.2 kernel" [style-7.2]="7.2 style"
+	[rust-module-7.2]="Rust module" [lostwrite-7.2]="7.2 lost-write" [stale-tlb-7.2]="TLB, 7.2"
+	[kernel-7.2-mutation]="7.2 mutant" [rust-module-7.2-mutation]="Rust, mutant"
+	[lostwrite-7.2-mutation]="7.2 mutant lw"
+)
+
 echo
-echo "==================== delayed-rmap: make check ===================="
-line apply-6.1 "series"
-line checkpatch "checkpatch"
-line compile-matrix "compile matrix"
-line series-bisect "each patch"
-line kernel-6.1 "kernel"
-line typecheck "encoded ptrs"
-line boot-smoke "boot"
-line kunit-6.1 "KUnit"
-line lostwrite-stock "stock 6.1"
-line lostwrite-patched "patched 6.1"
-line kernel-6.1-nofix "kernel, no fix"
-line kunit-6.1-nofix "KUnit, no fix"
-line lostwrite-nofix "6.1 no fix"
-line stale-tlb-6.1 "TLB, 6.1"
-line kernel-7.2 "7.2 kernel"
-line style-7.2 "7.2 style"
-line rust-module-7.2 "Rust module"
-line lostwrite-7.2 "7.2 lost-write"
-line stale-tlb-7.2 "TLB, 7.2"
-line kernel-7.2-mutation "7.2 mutant"
-line rust-module-7.2-mutation "Rust, mutant"
-line lostwrite-7.2-mutation "7.2 mutant lw"
+if [[ $set == all ]]; then
+	echo "==================== delayed-rmap: make check ===================="
+else
+	echo "================== delayed-rmap: make check-$set =================="
+fi
+for step in "${steps[@]}"; do
+	[[ -n ${label[$step]:-} ]] && line "$step" "${label[$step]}"
+done
+if ((${#left_out[@]} > 0)); then
+	echo "  left out (Linux 7.2 with Rust: needs 'make deps' and 'make check'):"
+	echo "    ${left_out[*]}"
+fi
 elapsed=$((SECONDS - total_start))
 echo "  took $((elapsed / 60)) min $((elapsed % 60)) s"
 if ((passed == ${#steps[@]})); then

@@ -3,14 +3,33 @@
 #
 # Tools the pipeline needs, in one place.
 #
-#   deps.sh install   install what is missing (Debian packages, virtme-ng
-#                     from PyPI); idempotent; needs root only if something
-#                     is missing
-#   deps.sh check     only check that every tool is there; name the Debian
-#                     package (or pip package) of each missing one
+#   deps.sh install [6.1|all]   install what is missing (Debian packages,
+#                               virtme-ng from PyPI, bindgen-cli from
+#                               crates.io); idempotent; needs root only if
+#                               something is missing
+#   deps.sh check [6.1|all]     only check that every tool is there; name the
+#                               Debian package (or pip/cargo package) of each
+#                               missing one
+#   deps.sh plan [6.1|all]      what install would do, without installing:
+#                               refresh the apt lists if they are stale,
+#                               resolve the stock kernel's ABI, check every
+#                               missing package is in the archive, and
+#                               simulate the install (apt-get -s)
+#
+# The set: 6.1 = the 6.1 series, its kernels, the compile matrix, the
+# selftests and Debian 12's stock kernel (no Rust, no clang 19, no bindgen);
+# all (the default) = 6.1 + the 7.2 kernel with Rust and the Rust module.
+#
+# Order matters on a machine whose apt lists are stale or missing: the lists
+# are refreshed first, and the stock ABI and the missing packages are only
+# ever computed from the lists as they are after the last refresh (the ABI
+# moves every few weeks; old lists name headers the archive no longer has).
 #
 # Environment: VNG_VERSION (virtme-ng version to install, default 1.42),
-# BINDGEN_VERSION (bindgen-cli from crates.io, default 0.73.2).
+# BINDGEN_VERSION (bindgen-cli from crates.io, default 0.73.2), STOCK_ABI
+# (6.1.0-N: pin the stock kernel), APT_CONFIG (apt's own: a private apt
+# configuration, used by the deps test), APT_MAX_AGE_MIN (lists older than
+# this many minutes are refreshed first, default 1440).
 
 set -euo pipefail
 PROG=deps
@@ -55,6 +74,11 @@ RUST_DEB_TOOLS=(
 )
 BINDGEN_VERSION=${BINDGEN_VERSION:-0.73.2}
 
+# Only for the tests of the set-up itself: `make fresh-machine-test` (a
+# minimal bookworm root, as a new user's machine would be) and `make
+# deps-test` (lz4, to make a copy of the apt lists stale).
+FRESH_DEB_TOOLS=(debootstrap:debootstrap lz4:lz4)
+
 # Debian 12's stock 6.1 kernel: the lost-write test's negative control boots
 # it (unpacked into the cache by stock-kernel.sh, not installed) and builds
 # the window amplifier against its headers, which are installed here.
@@ -87,69 +111,147 @@ vng_path() {
 	[[ -x $dir/vng ]] && echo "$dir/vng"
 }
 
+# entries: the package:probe entries of the chosen set.
+entries() {
+	printf '%s\n' "${DEB_TOOLS[@]}" "$(stock_headers_entry)"
+	[[ $SET == 6.1 ]] || printf '%s\n' "${RUST_DEB_TOOLS[@]}" "${FRESH_DEB_TOOLS[@]}"
+}
+
 missing_debs() {
 	local entry
-	for entry in "${DEB_TOOLS[@]}" "${RUST_DEB_TOOLS[@]}" "$(stock_headers_entry)"; do
+	while read -r entry; do
 		have "${entry#*:}" || echo "${entry%%:*}"
-	done | sort -u
+	done < <(entries) | sort -u
 }
 
 check() {
 	local entry bad=0
-	for entry in "${DEB_TOOLS[@]}" "${RUST_DEB_TOOLS[@]}" "$(stock_headers_entry)"; do
+	while read -r entry; do
 		if ! have "${entry#*:}"; then
 			echo "deps: missing '${entry#*:}': install Debian package '${entry%%:*}'" >&2
 			bad=1
 		fi
-	done
+	done < <(entries)
 	if ! vng_path >/dev/null; then
 		echo "deps: missing 'vng': pip install virtme-ng==$VNG_VERSION" >&2
 		bad=1
 	fi
-	if [[ $(bindgen_version) != "$BINDGEN_VERSION" ]]; then
+	if [[ $SET != 6.1 && $(bindgen_version) != "$BINDGEN_VERSION" ]]; then
 		echo "deps: missing 'bindgen' $BINDGEN_VERSION: cargo install --locked bindgen-cli --version $BINDGEN_VERSION" >&2
 		bad=1
 	fi
-	((bad == 0)) || die "tools missing: run 'make deps' (as root)"
-	log "all tools present"
+	((bad == 0)) || die "tools missing: run 'make $DEPS_TARGET' (as root)"
+	log "all tools of '$SET' present (stock kernel ABI $(stock_abi))"
 }
 
+# lists_dir: where apt keeps its package lists (APT_CONFIG may move them).
+lists_dir() {
+	local dir
+	dir=$(apt-config shell d Dir::State::Lists/d | sed -n "s/^d='\(.*\)'$/\1/p")
+	echo "${dir:-/var/lib/apt/lists/}"
+}
+
+# apt_lists_fresh: apt read its sources less than APT_MAX_AGE_MIN minutes
+# ago.  apt-get update writes a source's (In)Release file each time that
+# source changed, and bookworm-security's changes daily, so the newest one
+# dates the last update that fetched anything.  (The Packages files keep the
+# archive's dates: months old on a machine updated a minute ago.)
 apt_lists_fresh() {
-	[[ -n $(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -1440 -print -quit 2>/dev/null) ]]
+	local dir
+	dir=$(lists_dir)
+	[[ -n $(find "$dir" -maxdepth 1 -name '*_Packages*' -print -quit 2>/dev/null) ]] || return 1
+	[[ -n $(find "$dir" -maxdepth 1 -name '*Release' -mmin "-$APT_MAX_AGE_MIN" -print -quit 2>/dev/null) ]]
+}
+
+apt_update() {
+	log "apt-get update ($1)"
+	# A source that cannot be reached (a third-party repository) only warns;
+	# what matters is that Debian's lists are read: checked by the callers.
+	apt-get update -q || die "apt-get update failed"
+	UPDATED=1
+}
+
+# in_archive <package>: the apt lists offer an install candidate for it.
+in_archive() {
+	local cand
+	cand=$(apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p')
+	[[ -n $cand && $cand != "(none)" ]]
+}
+
+# resolve: stock ABI and missing packages, from the lists as they are now.
+# Fills ABI and PKGS; dies naming each package the archive does not have.
+resolve() {
+	local p bad=()
+	ABI=$(stock_abi)
+	[[ -n $ABI ]] ||
+		die "cannot find linux-image-amd64's 6.1 kernel in the apt lists ($(lists_dir)): is bookworm in sources.list? (apt-get update as root)"
+	mapfile -t PKGS < <(missing_debs)
+	for p in "${PKGS[@]}"; do
+		in_archive "$p" || bad+=("$p")
+	done
+	((${#bad[@]} == 0)) && return 0
+	if [[ -n ${STOCK_ABI:-} && " ${bad[*]} " == *" linux-headers-$ABI-amd64 "* ]]; then
+		die "STOCK_ABI=$STOCK_ABI: the archive has no linux-headers-$ABI-amd64 (any more); unset STOCK_ABI to use Debian 12's current kernel ($(STOCK_ABI='' stock_abi)), or pick one 'apt-cache search linux-headers-6.1.0' lists"
+	fi
+	return 1
+}
+
+# refresh_and_resolve: refresh stale or missing lists first, then resolve;
+# if the archive lacks a package the old lists named, refresh once more.
+refresh_and_resolve() {
+	UPDATED=0
+	if ! apt_lists_fresh; then
+		if ((EUID == 0)); then
+			apt_update "lists in $(lists_dir) missing or older than $APT_MAX_AGE_MIN min"
+		else
+			log "apt lists are stale, and only root can refresh them: resolving from them as they are"
+		fi
+	fi
+	if [[ -z $(stock_abi) ]] && ((EUID == 0 && UPDATED == 0)); then
+		apt_update "Debian 12's kernel ABI unknown"
+	fi
+	resolve && return 0
+	if ((EUID == 0 && UPDATED == 0)); then
+		apt_update "the lists name packages the archive does not offer"
+		resolve && return 0
+	fi
+	local p
+	for p in "${PKGS[@]}"; do
+		in_archive "$p" || echo "deps: package '$p' has no install candidate in the apt lists" >&2
+	done
+	die "packages missing from the archive (after apt-get update): is bookworm (and bookworm-security) in sources.list?"
 }
 
 install_debs() {
-	local -a pkgs
-	# Without package lists the stock kernel's ABI is unknown.
-	if [[ -z $(stock_abi) ]] && ((EUID == 0)); then
-		log "Debian 12's kernel ABI unknown (no apt lists?): apt-get update"
-		apt-get update -q
-	fi
-	[[ -n $(stock_abi) ]] ||
-		die "cannot find linux-image-amd64's 6.1 kernel in the apt lists (apt-get update as root; bookworm in sources.list?)"
-	mapfile -t pkgs < <(missing_debs)
-	if ((${#pkgs[@]} == 0)); then
+	refresh_and_resolve
+	log "stock kernel ABI: $ABI (linux-image-$ABI-amd64)"
+	if ((${#PKGS[@]} == 0)); then
 		log "Debian packages: all present"
 		return 0
 	fi
-	((EUID == 0)) || die "missing Debian packages (${pkgs[*]}): run 'make deps' as root"
+	((EUID == 0)) || die "missing Debian packages (${PKGS[*]}): run 'make $DEPS_TARGET' as root"
 	export DEBIAN_FRONTEND=noninteractive
-	local updated=0
-	if ! apt_lists_fresh; then
-		log "apt lists missing or older than a day: apt-get update"
-		apt-get update -q
-		updated=1
+	log "installing ${PKGS[*]}"
+	apt-get install -y -q --no-install-recommends "${PKGS[@]}" ||
+		die "apt-get install ${PKGS[*]} failed (the machine's packages are as apt left them; nothing else was installed)"
+	mapfile -t PKGS < <(missing_debs)
+	((${#PKGS[@]} == 0)) || die "still missing after install: ${PKGS[*]}"
+}
+
+plan() {
+	refresh_and_resolve
+	log "stock kernel ABI: $ABI (linux-image-$ABI-amd64)"
+	if ((${#PKGS[@]} == 0)); then
+		log "plan: Debian packages all present"
+	else
+		log "plan: would install ${PKGS[*]}"
+		apt-get -s -q install --no-install-recommends "${PKGS[@]}" >/dev/null ||
+			die "apt-get -s install ${PKGS[*]} fails: apt could not install them"
+		log "plan: apt-get -s install: OK"
 	fi
-	log "installing ${pkgs[*]}"
-	if ! apt-get install -y -q --no-install-recommends "${pkgs[@]}"; then
-		((updated == 0)) || die "apt-get install ${pkgs[*]} failed"
-		log "apt-get install failed: apt-get update and retry"
-		apt-get update -q
-		apt-get install -y -q --no-install-recommends "${pkgs[@]}" ||
-			die "apt-get install ${pkgs[*]} failed"
-	fi
-	mapfile -t pkgs < <(missing_debs)
-	((${#pkgs[@]} == 0)) || die "still missing after install: ${pkgs[*]}"
+	in_archive "linux-image-$ABI-amd64" ||
+		die "the archive has no linux-image-$ABI-amd64 (the stock kernel make stock-6.1 downloads)"
+	log "plan: linux-image-$ABI-amd64 is in the archive"
 }
 
 install_vng() {
@@ -209,13 +311,25 @@ install_bindgen() {
 		die "bindgen $BINDGEN_VERSION not found after cargo install (is $cargo_bin writable?)"
 }
 
+SET=${2:-all}
+case $SET in
+6.1) DEPS_TARGET=deps-6.1 ;;
+all) DEPS_TARGET=deps ;;
+*) die "unknown tool set '$SET' (6.1 or all)" ;;
+esac
+APT_MAX_AGE_MIN=${APT_MAX_AGE_MIN:-1440}
+[[ $APT_MAX_AGE_MIN =~ ^[0-9]+$ ]] || die "APT_MAX_AGE_MIN=$APT_MAX_AGE_MIN is not a number of minutes"
+need apt-get apt
+need apt-cache apt
+
 case ${1:-} in
 check) check ;;
+plan) plan ;;
 install)
 	install_debs
 	install_vng
-	install_bindgen
+	[[ $SET == 6.1 ]] || install_bindgen
 	check
 	;;
-*) die "usage: $0 install|check" ;;
+*) die "usage: $0 install|check|plan [6.1|all]" ;;
 esac

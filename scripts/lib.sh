@@ -52,6 +52,26 @@ stock_abi() {
 		sed -n 's/^ *Depends: linux-image-\(6\.1\.0-[0-9]*\)-amd64$/\1/p' | head -n1
 }
 
+# doctor_lists <lists-dir> <abi> <gone-abi>: make apt lists look like a
+# machine's that has not run apt-get update for days: linux-image-amd64
+# depends on linux-image-<gone-abi>-amd64 instead of <abi>, and every file is
+# three days old.  The (In)Release files go (apt-cache reads the lists all
+# the same), so that apt-get update fetches every index again, as it would
+# for lists really that old; with them it would compare the Release files,
+# see no change, and keep the doctored index.  For the tests of `make deps`.
+doctor_lists() {
+	local lists=$1 abi=$2 gone=$3 f
+	rm -f "$lists"/*Release "$lists"/*Release.gpg
+	for f in "$lists"/*_Packages.lz4; do
+		# (Not grep -q: lz4 would die of SIGPIPE, a failure under pipefail.)
+		# shellcheck disable=SC2143
+		[[ -n $(lz4 -dc "$f" | grep -m1 '^Package: linux-image-amd64$') ]] || continue
+		lz4 -dc "$f" | sed "s/^\(Depends: .*\)linux-image-$abi-amd64/\1linux-image-$gone-amd64/" >"${f%.lz4}"
+		rm "$f"
+	done
+	find "$lists" -maxdepth 1 -type f -exec touch -d '3 days ago' {} +
+}
+
 # ensure_worktree <repo> <dir> <commit>: a detached git worktree of <repo> at
 # <dir>, created at <commit> if it does not exist yet (an existing one is
 # left where it is: the caller checks out what it needs).
