@@ -60,14 +60,27 @@ stock_abi() {
 # for lists really that old; with them it would compare the Release files,
 # see no change, and keep the doctored index.  For the tests of `make deps`.
 doctor_lists() {
-	local lists=$1 abi=$2 gone=$3 f
+	local lists=$1 abi=$2 gone=$3 f out
+	local -a cat
 	rm -f "$lists"/*Release "$lists"/*Release.gpg
-	for f in "$lists"/*_Packages.lz4; do
-		# (Not grep -q: lz4 would die of SIGPIPE, a failure under pipefail.)
+	# Uncompressed (Debian's default) or compressed (Acquire::GzipIndexes,
+	# as docker images set it).
+	for f in "$lists"/*_Packages "$lists"/*_Packages.lz4 "$lists"/*_Packages.gz; do
+		[[ -f $f ]] || continue
+		case $f in
+		*.lz4) cat=(lz4 -dc) ;;
+		*.gz) cat=(gzip -dc) ;;
+		*) cat=(cat) ;;
+		esac
+		# (Not grep -q: the reader would die of SIGPIPE, a failure under
+		# pipefail.)
 		# shellcheck disable=SC2143
-		[[ -n $(lz4 -dc "$f" | grep -m1 '^Package: linux-image-amd64$') ]] || continue
-		lz4 -dc "$f" | sed "s/^\(Depends: .*\)linux-image-$abi-amd64/\1linux-image-$gone-amd64/" >"${f%.lz4}"
+		[[ -n $("${cat[@]}" "$f" | grep -m1 '^Package: linux-image-amd64$') ]] || continue
+		out=${f%.lz4}
+		out=${out%.gz}
+		"${cat[@]}" "$f" | sed "s/^\\(Depends: .*\\)linux-image-$abi-amd64/\\1linux-image-$gone-amd64/" >"$out.new"
 		rm "$f"
+		mv "$out.new" "$out"
 	done
 	find "$lists" -maxdepth 1 -type f -exec touch -d '3 days ago' {} +
 }
