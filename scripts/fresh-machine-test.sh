@@ -109,6 +109,15 @@ make_stale() {
 	doctor_lists "$lists" "$abi" "$gone"
 }
 
+# The machine's own certificate authorities (a TLS-intercepting proxy's, say):
+# a new machine on this network would have them too, or PyPI and crates.io
+# are unreachable from it.
+if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+	cp /usr/local/share/ca-certificates/*.crt "$base/usr/local/share/ca-certificates/"
+	in_root "$base" 'update-ca-certificates >/dev/null' || die "update-ca-certificates in the new root failed"
+	log "local certificate authorities: $(cd /usr/local/share/ca-certificates && echo ./*.crt)"
+fi
+
 for scenario in "$@"; do
 	dir=$work/$scenario
 	root=$dir/root
