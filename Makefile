@@ -325,14 +325,19 @@ RUST_KMAKE_ARGS := LLVM=-19 RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc RUSTDO
 	BINDGEN=$(BINDGEN) LIBCLANG_PATH=$(LIBCLANG_PATH)
 
 PATCHES_7 := $(REPO)/patches/7.2
+# The fix of the whole-table MADV_DONTNEED race (issue 13), mainline-ready:
+# the 7.2 kernel of make check has it; kernel-7.2-nofix is the same kernel
+# with only this patch reverted.
+PATCHES_7_FIX := $(REPO)/patches/7.2-fix
+FIX_7_SUBJECT ?= mm/memory: free an empty PTE table only after the TLB flush
 
 source-7.2:
 	@$(S)/kernel-tree.sh fetch-sid '$(LINUX7_PKG)' '$(LINUX7_VERSION)' '$(TREE_7)' '$(DEB_DIR)'
 
-# patches/7.2: what the Rust module needs from the kernel crate (bindings),
-# applied with git am like the 6.1 series.
+# patches/7.2-fix (the fix) and patches/7.2 (what the Rust module needs from
+# the kernel crate), applied with git am like the 6.1 series.
 apply-7.2: source-7.2
-	@$(S)/kernel-tree.sh apply '$(TREE_7)' '$(PATCHES_7)'
+	@$(S)/kernel-tree.sh apply '$(TREE_7)' '$(PATCHES_7_FIX)' '$(PATCHES_7)'
 
 kernel-7.2: apply-7.2
 	@mkdir -p '$(RESULTS)' '$(BUILD_7)'; rm -f '$(RESULTS)/kernel-7.2.txt'
@@ -356,6 +361,26 @@ kernel-7.2-mutation: kernel-7.2
 		'$(PATCHES_7_MUTATION)' '$(MUTANT_7)'
 	@echo "$$(ls '$(MUTANT_7)'/boot/vmlinuz-*) built with $(notdir $(wildcard $(PATCHES_7_MUTATION)/0*.patch))" \
 		>'$(RESULTS)/kernel-7.2-mutation.txt'
+
+# The 7.x kernel without the fix of patches/7.2-fix (reverted on top of the
+# series, built incrementally in BUILD_7 like the mutant, image kept apart):
+# the control of that fix.
+NOFIX_7 := $(BUILD_ROOT)/linux-$(LINUX7_SERIES)-nofix
+kernel-7.2-nofix: kernel-7.2
+	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/kernel-7.2-nofix.txt'
+	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/mutant-kernel.sh '$(TREE_7)' '$(BUILD_7)' '$(JOBS)' \
+		'revert:$(FIX_7_SUBJECT)' '$(NOFIX_7)'
+	@echo "$$(ls '$(NOFIX_7)'/boot/vmlinuz-*) built without '$(FIX_7_SUBJECT)'" \
+		>'$(RESULTS)/kernel-7.2-nofix.txt'
+
+# Debian sid's stock 7.x kernel (linux-binary-$(STOCK7_RELEASE), same Debian
+# version as the source, LINUX7_VERSION), unpacked in the cache, with headers
+# prepared from the same source to build the test modules against.
+STOCK7_RELEASE ?= 7.2.13+deb14-amd64
+STOCK7_ROOT := $(CACHE_DIR)/stock-$(LINUX7_SERIES)
+stock-7.2: source-7.2
+	@$(S)/stock-kernel-7.sh '$(DEB_DIR)' '$(STOCK7_ROOT)' '$(STOCK7_RELEASE)' '$(LINUX7_VERSION)' \
+		'$(TREE_7)' '$(JOBS)' >/dev/null
 
 MODULE_7 := $(BUILD_ROOT)/module-$(LINUX7_SERIES)
 module-7.2: kernel-7.2

@@ -49,6 +49,7 @@ done
 mkdir -p "$work"
 work=$(realpath "$work")
 summary=$work/summary.txt
+rm -f "$summary"
 
 # The base root, made once per run: debootstrap's minbase + make, the
 # sources a Debian 12 installation has, and lists fetched once.

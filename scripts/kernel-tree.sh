@@ -16,9 +16,10 @@
 #       .deb stays in <debdir>, so a later fetch needs no network.  If sid no
 #       longer has <version>, it fails naming the versions sid offers.
 #
-#   kernel-tree.sh apply  <srcdir> <series-dir>
+#   kernel-tree.sh apply  <srcdir> <series-dir>...
 #       Reset <srcdir> to "pristine" and apply every patch listed in
-#       <series-dir>/series with git am.  Stops at the first patch that does
+#       <series-dir>/series with git am, one series directory after the
+#       other.  Stops at the first patch that does
 #       not apply and names it.  Does nothing if the same series is already
 #       applied (the working tree is left untouched, so builds stay
 #       incremental).
@@ -75,8 +76,7 @@ fetch() {
 }
 
 fetch_sid() {
-	local pkg=$1 version=$2 srcdir=$3 debdir=$4 deb aptdir offered
-	local -a sid_opts
+	local pkg=$1 version=$2 srcdir=$3 debdir=$4 deb offered
 	# apt writes "~" and ":" in file names as is, "+" too; the epoch is %3a.
 	local debname=${pkg}_${version/:/%3a}_all.deb
 
@@ -91,29 +91,13 @@ fetch_sid() {
 	mkdir -p "$debdir"
 	deb=$debdir/$debname
 	if [[ ! -f $deb ]]; then
-		aptdir=$debdir/apt-sid
-		mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial"
-		echo "deb ${SID_MIRROR:-http://deb.debian.org/debian} sid main" >"$aptdir/sources.list"
-		sid_opts=("${apt_opts[@]}"
-			-o Dir::Etc::SourceList="$aptdir/sources.list"
-			-o Dir::Etc::SourceParts=-
-			-o Dir::State::Lists="$aptdir/lists"
-			-o Dir::Cache="$aptdir/cache"
-			-o APT::Get::List-Cleanup=0)
-		echo "kernel-tree: reading sid's package lists (private apt state in $aptdir)"
-		apt-get -q "${sid_opts[@]}" update >"$aptdir/update.log" 2>&1 ||
-			die "apt-get update of sid failed (network? see $aptdir/update.log)"
-		if ! apt-cache "${sid_opts[@]}" madison "$pkg" 2>/dev/null |
-			awk -F'|' -v v="$version" '{ gsub(/ /, "", $2) } $2 == v { ok = 1 } END { exit !ok }'; then
-			offered=$(apt-cache "${sid_opts[@]}" search --names-only '^linux-source-[0-9.]+$' 2>/dev/null |
-				cut -d' ' -f1 | sort -V | while read -r p; do
-					apt-cache "${sid_opts[@]}" madison "$p" 2>/dev/null |
-						awk -F'|' '/sid/ { gsub(/ /, "", $2); print $2 }' | sed "s/^/$p=/"
-				done | sort -u | paste -sd' ' -)
+		sid_apt "$debdir"
+		if ! sid_has "$pkg" "$version"; then
+			offered=$(sid_offered '^linux-source-[0-9.]+$')
 			die "sid does not have $pkg=$version any more; sid offers: ${offered:-no linux-source package}. Set LINUX7_VERSION to one of those versions."
 		fi
 		echo "kernel-tree: downloading $pkg=$version from sid"
-		(cd "$debdir" && apt-get -q "${sid_opts[@]}" download "$pkg=$version") ||
+		(cd "$debdir" && apt-get -q "${SID_APT[@]}" download "$pkg=$version") ||
 			die "apt-get download $pkg=$version from sid failed"
 		[[ -f $deb ]] || die "apt-get download produced no $deb"
 	fi
@@ -167,22 +151,27 @@ restore_mtimes() {
 }
 
 apply() {
-	local srcdir=$1 series_dir=$2 series=$2/series stamp want patch n=0 old mtimes
+	local srcdir=$1 series_dir stamp want patch n=0 old mtimes
+	shift
 
 	[[ -d $srcdir/.git ]] || die "$srcdir is not a git tree (run the fetch step first)"
 	git -C "$srcdir" rev-parse -q --verify pristine >/dev/null ||
 		die "$srcdir has no 'pristine' tag"
-	[[ -f $series ]] || die "$series not found"
+	for series_dir in "$@"; do
+		[[ -f $series_dir/series ]] || die "$series_dir/series not found"
+	done
 
 	# Identity of the series: the content of every listed patch, in order.
-	want=$( (
-		cd "$series_dir"
-		while read -r patch; do
-			[[ -z $patch || $patch == \#* ]] && continue
-			[[ -f $patch ]] || die "patch '$patch' listed in $series does not exist"
-			sha256sum "$patch"
-		done <"$series"
-	) | sha256sum | cut -d' ' -f1)
+	want=$(for series_dir in "$@"; do
+		(
+			cd "$series_dir"
+			while read -r patch; do
+				[[ -z $patch || $patch == \#* ]] && continue
+				[[ -f $patch ]] || die "patch '$patch' listed in $series_dir/series does not exist"
+				sha256sum "$patch"
+			done <series
+		)
+	done | sha256sum | cut -d' ' -f1)
 	stamp=$srcdir/.git/delayed-rmap-series
 	if [[ -f $stamp && $(cat "$stamp") == "$want" ]] &&
 		[[ -z $(git -C "$srcdir" status --porcelain --untracked-files=no) ]]; then
@@ -203,16 +192,18 @@ apply() {
 		(cd "$srcdir" && xargs -0r stat --printf '%.9Y\0%n\0' -- 2>/dev/null) >"$mtimes" || true
 	git -C "$srcdir" checkout -q -f -B series pristine
 	git -C "$srcdir" reset -q --hard pristine
-	while read -r patch; do
-		[[ -z $patch || $patch == \#* ]] && continue
-		if ! git_tree "$srcdir" am -q --keep-cr "$(realpath "$series_dir/$patch")"; then
-			git -C "$srcdir" am --abort >/dev/null 2>&1 || true
-			git -C "$srcdir" reset -q --hard pristine
-			die "patch $patch does not apply to $(git -C "$srcdir" log -1 --format=%s pristine)"
-		fi
-		n=$((n + 1))
-		echo "kernel-tree: applied $patch"
-	done <"$series"
+	for series_dir in "$@"; do
+		while read -r patch; do
+			[[ -z $patch || $patch == \#* ]] && continue
+			if ! git_tree "$srcdir" am -q --keep-cr "$(realpath "$series_dir/$patch")"; then
+				git -C "$srcdir" am --abort >/dev/null 2>&1 || true
+				git -C "$srcdir" reset -q --hard pristine
+				die "patch $series_dir/$patch does not apply to $(git -C "$srcdir" log -1 --format=%s)"
+			fi
+			n=$((n + 1))
+			echo "kernel-tree: applied $(basename "$series_dir")/$patch"
+		done <"$series_dir/series"
+	done
 	restore_mtimes "$srcdir" "$old" "$mtimes"
 	echo "$want" >"$stamp"
 	echo "kernel-tree: series applied ($n patches)"
@@ -247,7 +238,7 @@ nofix() {
 	echo "kernel-tree: $wt: series minus '$subject'"
 }
 
-[[ $# -ge 1 ]] || die "usage: $0 fetch <pkg> <srcdir> <debdir> | fetch-sid <pkg> <version> <srcdir> <debdir> | apply <srcdir> <series-dir> | nofix <srcdir> <worktree> <subject>"
+[[ $# -ge 1 ]] || die "usage: $0 fetch <pkg> <srcdir> <debdir> | fetch-sid <pkg> <version> <srcdir> <debdir> | apply <srcdir> <series-dir>... | nofix <srcdir> <worktree> <subject>"
 cmd=$1
 shift
 lock_cache
@@ -261,7 +252,7 @@ fetch-sid)
 	fetch_sid "$@"
 	;;
 apply)
-	[[ $# -eq 2 ]] || die "usage: $0 apply <srcdir> <series-dir>"
+	[[ $# -ge 2 ]] || die "usage: $0 apply <srcdir> <series-dir>..."
 	apply "$@"
 	;;
 nofix)

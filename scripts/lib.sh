@@ -52,6 +52,43 @@ stock_abi() {
 		sed -n 's/^ *Depends: linux-image-\(6\.1\.0-[0-9]*\)-amd64$/\1/p' | head -n1
 }
 
+# sid_apt <debdir>: set SID_APT to the apt options of a private apt state
+# for Debian sid in <debdir>/apt-sid (the machine's apt configuration is
+# left alone; mirror: $SID_MIRROR, default deb.debian.org), and read sid's
+# lists into it once per call.
+sid_apt() {
+	local aptdir=$1/apt-sid
+	mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial"
+	echo "deb ${SID_MIRROR:-http://deb.debian.org/debian} sid main" >"$aptdir/sources.list"
+	SID_APT=(-o Dir::Etc::SourceList="$aptdir/sources.list"
+		-o Dir::Etc::SourceParts=-
+		-o Dir::State::Lists="$aptdir/lists"
+		-o Dir::Cache="$aptdir/cache"
+		-o APT::Get::List-Cleanup=0)
+	# As root, apt downloads as user _apt, which cannot write to our cache:
+	# let it download as root instead of warning about it.
+	((EUID != 0)) || SID_APT+=(-o APT::Sandbox::User=root)
+	log "reading sid's package lists (private apt state in $aptdir)"
+	apt-get -q "${SID_APT[@]}" update >"$aptdir/update.log" 2>&1 ||
+		die "apt-get update of sid failed (network? see $aptdir/update.log)"
+}
+
+# sid_has <pkg> <version>: sid offers <pkg> at exactly <version> (after sid_apt).
+sid_has() {
+	apt-cache "${SID_APT[@]}" madison "$1" 2>/dev/null |
+		awk -F'|' -v v="$2" '{ gsub(/ /, "", $2) } $2 == v { ok = 1 } END { exit !ok }'
+}
+
+# sid_offered <name-regex>: "package=version ..." of what sid offers.
+sid_offered() {
+	local p
+	apt-cache "${SID_APT[@]}" search --names-only "$1" 2>/dev/null |
+		cut -d' ' -f1 | sort -V | while read -r p; do
+			apt-cache "${SID_APT[@]}" madison "$p" 2>/dev/null |
+				awk -F'|' '/sid/ { gsub(/ /, "", $2); print $2 }' | sed "s/^/$p=/"
+		done | sort -u | paste -sd' ' -
+}
+
 # doctor_lists <lists-dir> <abi> <gone-abi>: make apt lists look like a
 # machine's that has not run apt-get update for days: linux-image-amd64
 # depends on linux-image-<gone-abi>-amd64 instead of <abi>, and every file is

@@ -5,7 +5,12 @@
 # incrementally, in the build directory of the unmodified kernel, and keep
 # its image apart.
 #
-#   mutant-kernel.sh <srcdir> <builddir> <jobs> <mutation-dir> <outdir>
+#   mutant-kernel.sh <srcdir> <builddir> <jobs> <mutation> <outdir>
+#
+# <mutation>: a directory whose series file lists the patches to apply
+# (patches/7.2-mutation), or revert:<subject>, which reverts the commit of
+# the series with that subject (a fix: the kernel without it is its
+# control).
 #
 # <srcdir> holds the series (branch "series", scripts/kernel-tree.sh apply)
 # and <builddir> its complete build (scripts/build-kernel.sh).  The patches
@@ -30,7 +35,7 @@ here=$(dirname "$(realpath "$0")")
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-[[ $# -eq 5 ]] || die "usage: $0 <srcdir> <builddir> <jobs> <mutation-dir> <outdir>"
+[[ $# -eq 5 ]] || die "usage: $0 <srcdir> <builddir> <jobs> <mutation-dir|revert:subject> <outdir>"
 src=$1 build=$2 jobs=$3 mdir=$4 out=$5
 
 need_kbuild_tools
@@ -40,19 +45,22 @@ git -C "$src" rev-parse -q --verify series >/dev/null ||
 	die "$src has no 'series' branch (make apply-7.2)"
 built=$build/.delayed-rmap-built
 [[ -f $built ]] || die "no complete kernel build in $build (make kernel-7.2)"
-[[ -f $mdir/series ]] || die "$mdir/series not found"
-[[ $(git -C "$src" rev-parse HEAD) == $(git -C "$src" rev-parse series) ]] ||
-	die "$src is not at its 'series' branch (make apply-7.2 puts it back)"
-[[ -z $(git -C "$src" status --porcelain --untracked-files=no) ]] ||
-	die "$src has uncommitted changes"
-
-patches=()
-while read -r p; do
-	[[ -z $p || $p == \#* ]] && continue
-	[[ -f $mdir/$p ]] || die "patch '$p' listed in $mdir/series does not exist"
-	patches+=("$(realpath "$mdir/$p")")
-done <"$mdir/series"
-((${#patches[@]})) || die "$mdir/series lists no patch"
+patches=() revert=
+if [[ $mdir == revert:* ]]; then
+	subject=${mdir#revert:}
+	revert=$(git -C "$src" log --format='%H %s' pristine..series |
+		awk -v s="$subject" 'substr($0, 42) == s { print $1 }')
+	[[ -n $revert ]] || die "no commit with subject '$subject' in the series of $src"
+	[[ $(wc -l <<<"$revert") == 1 ]] || die "several commits have subject '$subject'"
+else
+	[[ -f $mdir/series ]] || die "$mdir/series not found"
+	while read -r p; do
+		[[ -z $p || $p == \#* ]] && continue
+		[[ -f $mdir/$p ]] || die "patch '$p' listed in $mdir/series does not exist"
+		patches+=("$(realpath "$mdir/$p")")
+	done <"$mdir/series"
+	((${#patches[@]})) || die "$mdir/series lists no patch"
+fi
 
 release=$(sed -n 's/^release=//p' "$built")
 mkdir -p "$out/boot" "$out/lib/modules"
@@ -61,7 +69,11 @@ image=$out/boot/vmlinuz-$release
 stamp=$out/.delayed-rmap-mutant
 want=$({
 	git -C "$src" rev-parse series
-	sha256sum "${patches[@]}" | cut -d' ' -f1
+	if [[ -n $revert ]]; then
+		echo "revert $revert"
+	else
+		sha256sum "${patches[@]}" | cut -d' ' -f1
+	fi
 	sha256sum "$build/.config" | cut -d' ' -f1
 } | sha256sum | cut -d' ' -f1)
 if [[ -f $stamp && -f $image && -f $out/lib/modules/$release/modules.dep &&
@@ -77,6 +89,7 @@ saved_stamp=$(<"$built")
 # Whatever happens from here, the tree goes back to "series".
 restore_tree() {
 	git -C "$src" am --abort >/dev/null 2>&1 || true
+	git -C "$src" revert --abort >/dev/null 2>&1 || true
 	git -C "$src" checkout -q -f series
 }
 trap restore_tree EXIT
@@ -88,6 +101,11 @@ for p in "${patches[@]}"; do
 		-c user.email="pipeline@delayed-rmap.invalid" am -q --keep-cr "$p" ||
 		die "mutation patch $(basename "$p") does not apply to $(git -C "$src" log -1 --format=%s series)"
 done
+if [[ -n $revert ]]; then
+	git -C "$src" -c user.name="delayed-rmap pipeline" \
+		-c user.email="pipeline@delayed-rmap.invalid" revert -q --no-edit "$revert" >/dev/null ||
+		die "'$subject' does not revert cleanly on top of the series"
+fi
 log "building the mutant in $build ($(git -C "$src" log -1 --format=%s))"
 start=$SECONDS
 "${kmake[@]}" -j"$jobs" bzImage >"$out/.build.log" 2>&1 ||

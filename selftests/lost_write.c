@@ -40,6 +40,16 @@
  * fadvise), -w (flusher on the whole file), -o (run only one variant; the
  * others are reported as skipped).
  *
+ * madv_dontneed_table maps exactly one PTE table: PMD_SIZE of the file
+ * (512 pages with 4 KiB pages on x86_64) at a PMD_SIZE-aligned address,
+ * checked; the dirtier keeps pages 1..511 dirty and the zapper calls
+ * madvise(MADV_DONTNEED) on the whole table every 10 us.  A zap that empties
+ * a whole table lets the kernel free the table (CONFIG_PT_RECLAIM, on in
+ * every x86_64 build since Linux 6.14), a path of its own: Linux 7.2 clears
+ * the PMD there before the TLB flush, and writeback (folio_mkclean()) finds
+ * no page table to wait on.  -l zaps one page less than the table (no table
+ * is freed: the control of that path).
+ *
  * If the window amplifier module (tlb_flush_delay) is loaded, the test
  * asks it to delay the TLB flushes of this process, see
  * selftests/amplifier/.
@@ -76,12 +86,14 @@ static int opt_interval_us = -1;	/* -i: zap interval for every variant */
 static bool opt_no_dirtier;		/* -n */
 static bool opt_msync_only;		/* -m: the flusher does not fadvise */
 static bool opt_whole_file;		/* -w: the flusher works on the whole file */
+static bool opt_leave_one;		/* -l: table variants zap one page less */
 
 /* State shared by the threads of one test run. */
 struct race {
 	int fd;
 	char *map;
 	size_t len;
+	size_t zap_len;		/* what the zapper zaps: len, or len - page (-l) */
 	size_t page;
 	enum zap_mode mode;
 	unsigned int interval_us;	/* busy wait between zaps, 0: none */
@@ -149,7 +161,7 @@ static void *dirtier_fn(void *arg)
 
 static int zap_once(struct race *r)
 {
-	return zap_range(r->mode, r->map, r->len, MAP_SHARED, r->fd);
+	return zap_range(r->mode, r->map, r->zap_len, MAP_SHARED, r->fd);
 }
 
 static void *zapper_fn(void *arg)
@@ -229,6 +241,7 @@ FIXTURE_VARIANT(lost_write) {
 	enum zap_mode mode;
 	unsigned int interval_us;
 	bool no_dirtier;
+	bool pte_table;		/* the mapping is one whole, aligned PTE table */
 };
 
 FIXTURE_VARIANT_ADD(lost_write, remap_fixed) {
@@ -254,6 +267,57 @@ FIXTURE_VARIANT_ADD(lost_write, madv_dontneed_paced) {
 	.no_dirtier = true,
 };
 
+/* The prototype of issue 13: one whole PTE table, dirtier, a zap every 10 us. */
+FIXTURE_VARIANT_ADD(lost_write, madv_dontneed_table) {
+	.name = "madv_dontneed_table",
+	.mode = ZAP_MADV_DONTNEED,
+	.interval_us = 10,
+	.pte_table = true,
+};
+
+/*
+ * The span of one PTE table (PMD_SIZE): from THP's sysfs file where there is
+ * one, else a page of page-table entries of pointer size.
+ */
+static size_t pmd_size(size_t page)
+{
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "r");
+	unsigned long v = 0;
+
+	if (f) {
+		if (fscanf(f, "%lu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v ? v : page * (page / sizeof(void *));
+}
+
+/*
+ * Maps @len bytes of @fd shared at an address aligned to @len (a power of
+ * two): reserve twice that, map the file over the aligned part, give the
+ * rest back.  Returns MAP_FAILED on failure.
+ */
+static char *mmap_aligned(size_t len, int fd)
+{
+	char *res, *p;
+	uintptr_t aligned;
+
+	res = mmap(NULL, 2 * len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (res == MAP_FAILED)
+		return MAP_FAILED;
+	aligned = ((uintptr_t)res + len - 1) & ~(uintptr_t)(len - 1);
+	p = mmap((void *)aligned, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+	if (p == MAP_FAILED) {
+		munmap(res, 2 * len);
+		return MAP_FAILED;
+	}
+	if (p > res)
+		munmap(res, p - res);
+	if (res + 2 * len > p + len)
+		munmap(p + len, res + 2 * len - (p + len));
+	return p;
+}
+
 FIXTURE_SETUP(lost_write)
 {
 	struct sigaction sa = {
@@ -274,21 +338,36 @@ FIXTURE_SETUP(lost_write)
 	r->interval_us = opt_interval_us >= 0 ? (unsigned int)opt_interval_us
 					      : variant->interval_us;
 	r->page = sysconf(_SC_PAGESIZE);
-	r->len = opt_pages * r->page;
+	r->len = variant->pte_table ? pmd_size(r->page) : opt_pages * r->page;
+	r->zap_len = variant->pte_table && opt_leave_one ? r->len - r->page : r->len;
 
 	snprintf(self->path, sizeof(self->path), "%s/lost_write.XXXXXX", opt_dir);
 	r->fd = mkstemp(self->path);
 	ASSERT_LE(0, r->fd) TH_LOG("mkstemp in %s: %s", opt_dir, strerror(errno));
 
-	/* Real, allocated blocks on disk, all zero: what a dropped page reads. */
-	zero = calloc(1, r->len);
+	/*
+	 * Real, allocated blocks on disk, all zero: what a dropped page reads.
+	 * One write() per page: a file system with large folios (ext4 since
+	 * 6.16, on kernels with THP) sizes a new folio by the write, and
+	 * POSIX_FADV_DONTNEED of page 0 cannot drop page 0 if it shares a
+	 * folio with pages that stay mapped.
+	 */
+	zero = calloc(1, r->page);
 	ASSERT_NE(NULL, zero);
-	ASSERT_EQ((ssize_t)r->len, write(r->fd, zero, r->len));
+	for (size_t off = 0; off < r->len; off += r->page)
+		ASSERT_EQ((ssize_t)r->page, write(r->fd, zero, r->page));
 	free(zero);
 	ASSERT_EQ(0, fsync(r->fd));
 
-	r->map = mmap(NULL, r->len, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
-	ASSERT_NE(MAP_FAILED, r->map);
+	if (variant->pte_table) {
+		r->map = mmap_aligned(r->len, r->fd);
+		ASSERT_NE(MAP_FAILED, r->map);
+		ASSERT_EQ(0UL, (uintptr_t)r->map % r->len)
+			TH_LOG("%p is not aligned to %zu: not one whole PTE table", r->map, r->len);
+	} else {
+		r->map = mmap(NULL, r->len, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
+		ASSERT_NE(MAP_FAILED, r->map);
+	}
 
 	ASSERT_EQ(0, sigaction(SIGSEGV, &sa, NULL));
 
@@ -345,8 +424,9 @@ TEST_F_TIMEOUT(lost_write, race, MAX_SECONDS + 60)
 	amp = amplifier_target(getpid());
 	ASSERT_LE(0, amp) TH_LOG("cannot set the amplifier's target: %s",
 				 strerror(-amp));
-	TH_LOG("%s every %u us, %u pages, dirtier %s, flusher msync%s of %s, up to %u s, amplifier %s",
-	       mode_name[r->mode], r->interval_us, opt_pages,
+	TH_LOG("%s of %zu of %zu pages%s every %u us, dirtier %s, flusher msync%s of %s, up to %u s, amplifier %s",
+	       mode_name[r->mode], r->zap_len / r->page, r->len / r->page,
+	       variant->pte_table ? " (one PTE table, aligned)" : "", r->interval_us,
 	       with_dirtier ? "on" : "off", opt_msync_only ? " only" : " + fadvise",
 	       opt_whole_file ? "the file" : "page 0",
 	       opt_seconds, amp ? "on" : "off");
@@ -397,15 +477,16 @@ TEST_F_TIMEOUT(lost_write, race, MAX_SECONDS + 60)
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s -d DIR [-s SECONDS] [-p PAGES] [-o VARIANT] [-i USEC] [-n] [-m] [-w]\n"
+		"usage: %s -d DIR [-s SECONDS] [-p PAGES] [-o VARIANT] [-i USEC] [-n] [-m] [-w] [-l]\n"
 		"  -d DIR      directory on the file system under test\n"
 		"  -s SECONDS  time limit of each variant (1-%d, default %u)\n"
-		"  -p PAGES    pages in the mapping (2-4096, default %u)\n"
+		"  -p PAGES    pages in the mapping (2-4096, default %u; not the table variants)\n"
 		"  -o VARIANT  run only this variant (the others are skipped)\n"
 		"  -i USEC     busy wait between zaps, every variant (0-100000)\n"
 		"  -n          no dirtier thread\n"
 		"  -m          the flusher only msync()s (no POSIX_FADV_DONTNEED)\n"
-		"  -w          the flusher msync()s and drops the whole file, not page 0\n",
+		"  -w          the flusher msync()s and drops the whole file, not page 0\n"
+		"  -l          table variants zap one page less than the table\n",
 		prog, MAX_SECONDS, opt_seconds, opt_pages);
 	exit(KSFT_FAIL);
 }
@@ -427,7 +508,7 @@ int main(int argc, char **argv)
 {
 	int c;
 
-	while ((c = getopt(argc, argv, "d:s:p:o:i:nmwh")) != -1) {
+	while ((c = getopt(argc, argv, "d:s:p:o:i:nmwlh")) != -1) {
 		switch (c) {
 		case 'd':
 			opt_dir = optarg;
@@ -453,6 +534,9 @@ int main(int argc, char **argv)
 		case 'w':
 			opt_whole_file = true;
 			break;
+		case 'l':
+			opt_leave_one = true;
+			break;
 		default:
 			usage(argv[0]);
 		}
@@ -460,7 +544,8 @@ int main(int argc, char **argv)
 	if (!opt_dir || optind != argc)
 		usage(argv[0]);
 	if (opt_only && strcmp(opt_only, "remap_fixed") && strcmp(opt_only, "munmap_mmap") &&
-	    strcmp(opt_only, "madv_dontneed") && strcmp(opt_only, "madv_dontneed_paced"))
+	    strcmp(opt_only, "madv_dontneed") && strcmp(opt_only, "madv_dontneed_paced") &&
+	    strcmp(opt_only, "madv_dontneed_table"))
 		usage(argv[0]);
 	/*
 	 * The options are ours: newer harnesses parse argv themselves (and
