@@ -60,7 +60,8 @@ S := $(REPO)/scripts
 	boot-smoke checkpatch compile-matrix series-bisect typecheck check \
 	stock-6.1 lostwrite-stock lostwrite-patched lostwrite kernel-6.1-nofix lostwrite-nofix \
 	measure-lostwrite kunit-6.1 kunit-6.1-nofix source-7.2 apply-7.2 kernel-7.2 kernel-7.2-mutation boot-7.2 module-7.2 style-7.2 rust-module-7.2 rust-module-7.2-mutation lostwrite-7.2 lostwrite-7.2-madv \
-	lostwrite-7.2-mutation stale-tlb-7.2 stale-tlb-6.1 trace-lostwrite-7.2
+	lostwrite-7.2-mutation stale-tlb-7.2 stale-tlb-6.1 trace-lostwrite-7.2 \
+	kernel-7.2-nofix lostwrite-7.2-nofix stock-7.2 lostwrite-stock-7.2
 
 help:
 	@echo 'delayed-rmap pipeline (6.1 series)'
@@ -104,12 +105,16 @@ help:
 	@echo '  rust-module-7.2-mutation  the same on the mutant: the flush-order cases must fail'
 	@echo '  lostwrite-7.2   lost-write selftest on 7.x (upstream fix): measured, must not lose'
 	@echo '  lostwrite-7.2-mutation  lost-write on the 7.x mutant + amplifier: must lose writes (LW_MUST_LOSE_7)'
+	@echo '  kernel-7.2-nofix  7.x with only patches/7.2-fix reverted (incremental, image kept apart)'
+	@echo '  lostwrite-7.2-nofix  lost-write on it + amplifier: madv_dontneed_table must lose writes'
+	@echo '  stock-7.2       unpack Debian sid'"'"'s stock 7.x (linux-binary-$$(STOCK7_RELEASE)) and prepare its module headers'
+	@echo '  lostwrite-stock-7.2  lost-write on it, amplified and plain: madv_dontneed_table must lose writes'
 	@echo '  trace-lostwrite-7.2  issue 6: a lost-write run with the kprobe tracer (TRACE_KERNEL=mutation|upstream)'
 	@echo '  stale-tlb-7.2   TLB guarantee: no store after munmap/MAP_FIXED/MADV_DONTNEED/truncate returned (STALE_RUNS, STALE_SECONDS)'
 	@echo '  stale-tlb-6.1   the same on the patched 6.1 kernel'
 	@echo '  lostwrite-7.2-madv  issue 6: the paced MADV_DONTNEED variant on 7.x, measured (MADV_RUNS, MADV_SECONDS, LW_MADV_ARGS, LW_FS, VNG_CPUS)'
-	@echo '  check           the 24 steps of Documentation/testing.rst (not deps, the measurements, the trace) and a verdict'
-	@echo '  check-6.1       only its 6.1 steps (16), with only the tools of deps-6.1'
+	@echo '  check           every step of Documentation/testing.rst (not deps, the measurements, the trace) and a verdict'
+	@echo '  check-6.1       only its 6.1 steps, with only the tools of deps-6.1'
 	@echo
 	@echo 'Variables (current value):'
 	@echo '  CACHE_DIR    = $(CACHE_DIR)'
@@ -393,7 +398,7 @@ module-7.2: kernel-7.2
 style-7.2: module-7.2
 	@mkdir -p '$(RESULTS)'
 	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/rust-style.sh '$(TREE_7)' '$(BUILD_7)' '$(BUILD_ROOT)/module-$(LINUX7_SERIES)-clippy' \
-		'$(RESULTS)/style-7.2.txt' '$(PATCHES_7)' '$(PATCHES_7_MUTATION)'
+		'$(RESULTS)/style-7.2.txt' '$(PATCHES_7_FIX)' '$(PATCHES_7)' '$(PATCHES_7_MUTATION)'
 
 # The Rust module in a 7.x guest: its KUnit suite (delayed_rmap, run at
 # load) and selftests/rust_device.c against its device.  On the kernel as
@@ -417,6 +422,23 @@ lostwrite-7.2: kernel-7.2
 		'$(TREE_7)/tools/testing/selftests' \
 		'$(SELFTEST_BUILD)/upstream-$(LINUX7_SERIES)' '$(RESULTS)/lostwrite-7.2.txt'
 
+# The control of patches/7.2-fix (issue 13): on 7.x with only that fix
+# reverted, the whole-PTE-table variant must lose writes (amplified).
+lostwrite-7.2-nofix: kernel-7.2-nofix
+	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/lostwrite-7.2-nofix.txt'
+	@LW_MUST_LOSE=madv_dontneed_table KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/lost-write.sh nofix \
+		"$$(ls '$(NOFIX_7)'/boot/vmlinuz-*)" '$(BUILD_7)' '$(TREE_7)/tools/testing/selftests' \
+		'$(SELFTEST_BUILD)/nofix-$(LINUX7_SERIES)' '$(RESULTS)/lostwrite-7.2-nofix.txt'
+
+# Debian sid's stock 7.x, the real-world control of mainline: it must lose
+# writes in the whole-PTE-table variant (amplified or plain).
+lostwrite-stock-7.2: stock-7.2
+	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/lostwrite-stock-7.2.txt'
+	@LW_MUST_LOSE=madv_dontneed_table LW_MODES='amplified plain' $(S)/lost-write.sh stock \
+		'$(STOCK7_ROOT)/boot/vmlinuz-$(STOCK7_RELEASE)' '$(STOCK7_ROOT)/build' \
+		'$(TREE_7)/tools/testing/selftests' '$(SELFTEST_BUILD)/stock-$(LINUX7_SERIES)' \
+		'$(RESULTS)/lostwrite-stock-7.2.txt'
+
 # The mutation control of the 7.x lost-write runs: on the mutant (no delayed
 # rmap) the selftest must lose writes, judged like lostwrite-nofix, and in
 # the paced MADV_DONTNEED variant of issue 6 too.
@@ -427,20 +449,26 @@ lostwrite-7.2-mutation: kernel-7.2-mutation
 		"$$(ls '$(MUTANT_7)'/boot/vmlinuz-*)" '$(BUILD_7)' '$(TREE_7)/tools/testing/selftests' \
 		'$(SELFTEST_BUILD)/mutant-$(LINUX7_SERIES)' '$(RESULTS)/lostwrite-7.2-mutation.txt'
 
-# Issue 6: one lost-write run on 7.x with the kprobe tracer
+# One lost-write run on 7.x with the kprobe tracer
 # (selftests/tracer/lw_trace.c): the events of page 0 of the test file and
-# the test's TLB flushes, and two counts over them.  TRACE_KERNEL=mutation
-# (default; the mutant loses a write) or upstream; TRACE_SECONDS,
-# TRACE_DUMP (events kept), LW_ARGS (default -o madv_dontneed_paced).
+# the test's TLB flushes, and counts over them.  TRACE_KERNEL=mutation
+# (default; the mutant loses a write), upstream (the 7.x kernel of make
+# check, with patches/7.2-fix), nofix (without it) or stock (Debian sid's);
+# TRACE_SECONDS, TRACE_DUMP (events kept), LW_ARGS (default -o
+# madv_dontneed_paced; issue 13: -o madv_dontneed_table).
 TRACE_KERNEL ?= mutation
 trace-lostwrite-7.2: kernel-7.2-mutation
-	@case '$(TRACE_KERNEL)' in \
+	@headers='$(BUILD_7)'; kmake='$(RUST_KMAKE_ARGS)'; \
+	case '$(TRACE_KERNEL)' in \
 	mutation) kernel=$$(ls '$(MUTANT_7)'/boot/vmlinuz-*) ;; \
 	upstream) kernel='$(BUILD_7)' ;; \
-	*) echo "TRACE_KERNEL must be mutation or upstream" >&2; exit 1 ;; \
+	nofix) $(MAKE) -f '$(REPO)/Makefile' kernel-7.2-nofix; kernel=$$(ls '$(NOFIX_7)'/boot/vmlinuz-*) ;; \
+	stock) $(MAKE) -f '$(REPO)/Makefile' stock-7.2; kernel='$(STOCK7_ROOT)/boot/vmlinuz-$(STOCK7_RELEASE)'; \
+		headers='$(STOCK7_ROOT)/build'; kmake= ;; \
+	*) echo "TRACE_KERNEL must be mutation, upstream, nofix or stock" >&2; exit 1 ;; \
 	esac; \
-	KMAKE_ARGS='$(RUST_KMAKE_ARGS)' LW_ARGS='$(or $(LW_ARGS),-o madv_dontneed_paced)' \
-		$(S)/lost-write-trace.sh "$$kernel" '$(BUILD_7)' '$(TREE_7)/tools/testing/selftests' \
+	KMAKE_ARGS="$$kmake" LW_ARGS='$(or $(LW_ARGS),-o madv_dontneed_paced)' \
+		$(S)/lost-write-trace.sh "$$kernel" "$$headers" '$(TREE_7)/tools/testing/selftests' \
 		'$(SELFTEST_BUILD)/trace-$(TRACE_KERNEL)-$(LINUX7_SERIES)'
 
 # The TLB guarantee itself (selftests/stale_tlb.c): no store reaches a page

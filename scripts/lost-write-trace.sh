@@ -45,7 +45,10 @@ build_race_selftest lost_write "$harness" "$work"
 build_test_module tracer "$headers" "$work"
 
 # shellcheck disable=SC2016 # expanded in the guest
+# (ext4 first: on a kernel that has it as a module, e.g. Debian's, the
+# tracer's probe on ext4_bio_write_folio needs it loaded.)
 guest='set -u
+modprobe -q ext4 2>/dev/null || true
 insmod "$1" dump="$5" || { echo "lost-write-trace: insmod failed"; exit 2; }
 rc=0
 "$2" -b "$3" -s "$4" -x "$6" || rc=$?
@@ -68,7 +71,8 @@ grep -E '^lost-write: |tasks: writer' "$work/run.log" | sed 's/^# [^ ]*race:/   
 grep -m1 " events, the last " "$work/trace.log"
 echo "flush events kept: $(grep -cE ' flush-(req|cpu) ' "$work/trace.log" || true); events of page 0:"
 grep -E "^ *[0-9]+\.[0-9]+ cpu" "$work/trace.log" | grep -vE " flush-(req|cpu) " | tail -n 60
-# Two counts over the events kept.  A mkclean that has a rmap-del of the
+# Three counts over the events kept.  A flush-nopmd is a zap whose PTE
+# table was detached (PMD clear) before its TLB flush.  A mkclean that has a rmap-del of the
 # same page inside it ran into a zap in progress and waited for its PTE
 # lock (the delayed-rmap ordering at work).  An eviction by the flusher
 # (POSIX_FADV_DONTNEED) whose word differs from the page's last wb-write
@@ -83,7 +87,9 @@ awk -v flusher="lost_write/$flusher" '
 	$4 == "add" { haswb[$6] = 0 }
 	$4 == "wb-write" { written[$6] = $8; haswb[$6] = 1 }
 	$4 == "evict" && $3 == flusher && haswb[$6] { evicts++; if ($8 != written[$6]) { newer++; ex = ex sprintf("\n    %s: page %s evicted holding %s, written back as %s", $1, $6, $8, written[$6]) } }
+	$4 == "flush-nopmd" { nopmd++ }
 	END {
+		printf "TLB flushes asked for a range whose PTE table was already detached (flush-nopmd): %d\n", nopmd
 		printf "mkclean calls: %d, cleaning a mapping: %d, with a zap of the page finishing inside: %d\n", calls, cleaned, waited
 		printf "evictions by the flusher after a writeback: %d, holding a store newer than the writeback: %d%s\n", evicts, newer, ex
 	}' "$work/trace.log"

@@ -21,6 +21,9 @@
  * and, for tasks named comm (default "lost_write"):
  *
  *   flush-req     flush_tlb_mm_range() called; arg: the mm
+ *   flush-nopmd   that call flushes a range whose PMD entry is already
+ *                 clear: the PTE table was detached before the flush
+ *                 (empty-table reclaim); arg: the range's start
  *   flush-cpu     flush_tlb_func() ran on this CPU while a task of the
  *                 test was the one interrupted: that CPU's TLB entries of
  *                 the mm in arg are flushed
@@ -70,6 +73,7 @@ enum lw_event {
 	EV_ADD,
 	EV_FLUSH_REQ,
 	EV_FLUSH_CPU,
+	EV_FLUSH_NOPMD,
 };
 
 static const char * const lw_event_name[] = {
@@ -81,6 +85,7 @@ static const char * const lw_event_name[] = {
 	[EV_ADD] = "add",
 	[EV_FLUSH_REQ] = "flush-req",
 	[EV_FLUSH_CPU] = "flush-cpu",
+	[EV_FLUSH_NOPMD] = "flush-nopmd",
 };
 
 struct lw_record {
@@ -208,11 +213,40 @@ static int add_pre(struct kprobe *kp, struct pt_regs *regs)
 	return 0;
 }
 
+/*
+ * Is the PMD entry of @addr in @mm clear?  A lockless look, like the
+ * fast GUP walk: the flushing task holds the mmap_lock, so the upper
+ * levels do not go away under us.
+ */
+static bool pmd_clear_at(struct mm_struct *mm, unsigned long addr)
+{
+	pgd_t *pgd = pgd_offset(mm, addr);
+	p4d_t *p4d;
+	pud_t *pud;
+
+	if (pgd_none(READ_ONCE(*pgd)))
+		return true;
+	p4d = p4d_offset(pgd, addr);
+	if (p4d_none(READ_ONCE(*p4d)))
+		return true;
+	pud = pud_offset(p4d, addr);
+	if (pud_none(READ_ONCE(*pud)))
+		return true;
+	return pmd_none(pmdp_get_lockless(pmd_offset(pud, addr)));
+}
+
 static int flush_req_pre(struct kprobe *kp, struct pt_regs *regs)
 {
 	/* flush_tlb_mm_range(mm, start, end, ...) */
-	if (lw_task())
-		record(EV_FLUSH_REQ, NULL, regs->di);
+	struct mm_struct *mm = (struct mm_struct *)regs->di;
+	unsigned long start = regs->si, end = regs->dx;
+
+	if (!lw_task())
+		return 0;
+	record(EV_FLUSH_REQ, NULL, (unsigned long)mm);
+	/* A user range (not a flush of everything) whose table is gone? */
+	if (mm && start < end && end <= TASK_SIZE_MAX && pmd_clear_at(mm, start))
+		record(EV_FLUSH_NOPMD, NULL, start);
 	return 0;
 }
 
