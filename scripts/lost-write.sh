@@ -54,6 +54,9 @@ repo=$(realpath "$here/..")
 mode=$1 kernel=$2 headers=$3 harness=$4 work=$5 result=$6
 LW_SECONDS=${LW_SECONDS:-5}
 LW_DELAY_US=${LW_DELAY_US:-2000}
+LW_FAULT_DELAY_US=${LW_FAULT_DELAY_US:-20000}
+[[ $LW_DELAY_US =~ ^[0-9]+$ && $LW_FAULT_DELAY_US =~ ^[0-9]+$ ]] ||
+	die "LW_DELAY_US and LW_FAULT_DELAY_US must be numbers of microseconds"
 LW_RUNS=${LW_RUNS:-1}
 LW_MAX_RUNS=${LW_MAX_RUNS:-3}
 [[ $LW_MAX_RUNS =~ ^[1-9][0-9]*$ ]] || die "LW_MAX_RUNS must be a positive number (got '$LW_MAX_RUNS')"
@@ -90,7 +93,7 @@ run_guest() {
 	local label=$1 amplify=$2 args out rc cpus
 	args="-b $work/lost_write -s $LW_SECONDS -F $LW_FS"
 	[[ -n $LW_ARGS ]] && args+=" -x '$LW_ARGS'"
-	((amplify)) && args+=" -a $amp -u $LW_DELAY_US"
+	((amplify)) && args+=" -a $amp -u $LW_DELAY_US -f $LW_FAULT_DELAY_US"
 	out=$work/$label.log
 	log "$label: booting $(basename "$kernel"), ${VNG_CPUS:-4} vCPUs, $LW_FS, $LW_SECONDS s per variant, amplifier $( ((amplify)) && echo "on, $LW_DELAY_US us" || echo off)${LW_ARGS:+, lost_write $LW_ARGS}"
 	# brd, mkfs, mount and insmod need root in the guest, whoever runs make.

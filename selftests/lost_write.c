@@ -76,6 +76,7 @@
 #include "race_util.h"
 
 #define AMPLIFIER_TGID "/sys/module/tlb_flush_delay/parameters/target_tgid"
+#define AMPLIFIER_FAULT "/sys/module/tlb_flush_delay/parameters/fault_addr"
 #define MAX_SECONDS 3600
 
 static unsigned int opt_seconds = 10;
@@ -215,18 +216,32 @@ static void flusher(const char *path, size_t len, bool fadvise, atomic_bool *sto
 	_exit(0);
 }
 
-/* Returns 1 if the amplifier is loaded and now targets @tgid, 0 if absent. */
-static int amplifier_target(pid_t tgid)
+/* Writes @val to the amplifier's parameter @path: 1, 0 if absent, -errno. */
+static int amplifier_set(const char *path, unsigned long val)
 {
-	FILE *f = fopen(AMPLIFIER_TGID, "w");
+	FILE *f = fopen(path, "w");
 	int ret;
 
 	if (!f)
 		return errno == ENOENT ? 0 : -errno;
-	ret = fprintf(f, "%d\n", tgid) < 0 ? -EIO : 1;
+	ret = fprintf(f, "%lu\n", val) < 0 ? -EIO : 1;
 	if (fclose(f))
 		ret = -errno;
 	return ret;
+}
+
+/*
+ * Returns 1 if the amplifier is loaded and now targets @tgid, 0 if absent.
+ * @fault_page: the page whose faults it delays too (0: none), see
+ * selftests/amplifier/.
+ */
+static int amplifier_target(pid_t tgid, void *fault_page)
+{
+	int ret = amplifier_set(AMPLIFIER_FAULT, (unsigned long)fault_page);
+
+	if (ret < 0)
+		return ret;
+	return amplifier_set(AMPLIFIER_TGID, tgid);
 }
 
 FIXTURE(lost_write) {
@@ -382,7 +397,7 @@ FIXTURE_TEARDOWN(lost_write)
 {
 	int status;
 
-	amplifier_target(0);
+	amplifier_target(0, NULL);
 	if (self->flusher > 0) {
 		atomic_store(self->flusher_stop, true);
 		waitpid(self->flusher, &status, 0);
@@ -421,7 +436,11 @@ TEST_F_TIMEOUT(lost_write, race, MAX_SECONDS + 60)
 		flusher(self->path, opt_whole_file ? r->len : r->page, !opt_msync_only,
 			self->flusher_stop);
 
-	amp = amplifier_target(getpid());
+	/*
+	 * In the table variants the window to widen is after the flush, too:
+	 * the writer's next fault on page 0 (see the amplifier).
+	 */
+	amp = amplifier_target(getpid(), variant->pte_table ? r->map : NULL);
 	ASSERT_LE(0, amp) TH_LOG("cannot set the amplifier's target: %s",
 				 strerror(-amp));
 	TH_LOG("%s of %zu of %zu pages%s every %u us, dirtier %s, flusher msync%s of %s, up to %u s, amplifier %s",

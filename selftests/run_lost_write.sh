@@ -4,7 +4,7 @@
 # Runs the lost-write selftest on ext4 over a brd RAM disk.  Meant to run as
 # root inside a throw-away guest (virtme-ng), like a kselftest target:
 #
-#   run_lost_write.sh -b BIN [-a AMPLIFIER.ko] [-u DELAY_US] [-s SECONDS]
+#   run_lost_write.sh -b BIN [-a AMPLIFIER.ko] [-u DELAY_US] [-f FAULT_DELAY_US] [-s SECONDS]
 #                     [-r RESULT_FILE] [-F ext4|tmpfs] [-x "LOST_WRITE ARGS"]
 #
 #   -b  the lost_write binary (default: $LOST_WRITE_BIN, set by the kselftest
@@ -12,6 +12,7 @@
 #       install puts it)
 #   -a  window amplifier module to insmod for the run (tlb_flush_delay.ko)
 #   -u  its delay_us (default 2000)
+#   -f  its fault_delay_us (default 20000; only the table variants use it)
 #   -s  time limit per variant (default 10)
 #   -r  also write the TAP output there (for the host to parse)
 #   -F  file system under test: ext4 on brd (default), or tmpfs (an
@@ -37,16 +38,18 @@ die() {
 
 bin=${LOST_WRITE_BIN:-$(dirname "$(realpath "$0")")/lost_write} amp='' delay=2000 secs=10 result=''
 fs=ext4 extra=()
-while getopts "b:a:u:s:r:F:x:" opt; do
+fault_delay=20000
+while getopts "b:a:u:f:s:r:F:x:" opt; do
 	case $opt in
 	b) bin=$OPTARG ;;
 	a) amp=$OPTARG ;;
 	u) delay=$OPTARG ;;
+	f) fault_delay=$OPTARG ;;
 	s) secs=$OPTARG ;;
 	r) result=$OPTARG ;;
 	F) fs=$OPTARG ;;
 	x) read -ra extra <<<"$OPTARG" ;;
-	*) die "usage: $0 -b BIN [-a AMPLIFIER.ko] [-u DELAY_US] [-s SECONDS] [-r FILE] [-F ext4|tmpfs] [-x ARGS]" ;;
+	*) die "usage: $0 -b BIN [-a AMPLIFIER.ko] [-u DELAY_US] [-f FAULT_DELAY_US] [-s SECONDS] [-r FILE] [-F ext4|tmpfs] [-x ARGS]" ;;
 	esac
 done
 [[ $fs == ext4 || $fs == tmpfs ]] || die "-F: ext4 or tmpfs, not '$fs'"
@@ -89,7 +92,7 @@ else
 fi
 
 if [[ -n $amp ]]; then
-	insmod "$amp" delay_us="$delay" || die "insmod $amp failed"
+	insmod "$amp" delay_us="$delay" fault_delay_us="$fault_delay" || die "insmod $amp failed"
 	loaded_amp=1
 fi
 
@@ -109,7 +112,7 @@ set -e
 hits=
 if [[ $loaded_amp == 1 ]]; then
 	hits=$(cat /sys/module/tlb_flush_delay/parameters/hits)
-	echo "run_lost_write: amplifier delayed $hits flushes"
+	echo "run_lost_write: amplifier delayed $hits flushes, $(cat /sys/module/tlb_flush_delay/parameters/fault_hits) faults"
 	# The amplifier must leave as cleanly as it came.
 	rmmod tlb_flush_delay || die "rmmod tlb_flush_delay failed"
 	loaded_amp=0

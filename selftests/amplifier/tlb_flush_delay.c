@@ -14,7 +14,17 @@
  *    writeback waits for the PTE lock: the delay changes timing, not
  *    correctness.
  *
- * The code under test is not modified: this is a kprobe.  Nothing happens
+ * With fault_addr set (by the selftest, to the address of the page its
+ * writer checks), it also busy-waits fault_delay_us at the entry of
+ * handle_mm_fault() when a task of target_tgid faults on that page.  That
+ * widens a window the flush delay cannot: between the flush that ended a
+ * stale TLB entry and the writer's next fault on the page, the page is
+ * unmapped and may be clean, and it is only then that writeback's
+ * POSIX_FADV_DONTNEED can drop it.  On a correct kernel no stale write can
+ * exist at that point, so the page dropped holds the last value written
+ * and the fault reads it back: again timing, not correctness.
+ *
+ * The code under test is not modified: these are kprobes.  Nothing happens
  * while target_tgid is 0; the selftest writes its own PID there.
  */
 #include <linux/atomic.h>
@@ -36,7 +46,16 @@ static int target_tgid;
 module_param(target_tgid, int, 0644);
 MODULE_PARM_DESC(target_tgid, "process whose flushes are delayed (0: none)");
 
+static unsigned int fault_delay_us = 2000;
+module_param(fault_delay_us, uint, 0644);
+MODULE_PARM_DESC(fault_delay_us, "busy-wait before each fault on fault_addr, in microseconds (max 100000)");
+
+static unsigned long fault_addr;
+module_param(fault_addr, ulong, 0644);
+MODULE_PARM_DESC(fault_addr, "page whose faults by target_tgid are delayed too (0: none)");
+
 static atomic_long_t hits = ATOMIC_LONG_INIT(0);
+static atomic_long_t fault_hits = ATOMIC_LONG_INIT(0);
 
 static int hits_get(char *buf, const struct kernel_param *kp)
 {
@@ -49,13 +68,27 @@ static const struct kernel_param_ops hits_ops = {
 module_param_cb(hits, &hits_ops, NULL, 0444);
 MODULE_PARM_DESC(hits, "number of flushes delayed so far");
 
-static int tlb_flush_delay_pre(struct kprobe *kp, struct pt_regs *regs)
+static int fault_hits_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%ld\n", atomic_long_read(&fault_hits));
+}
+
+static const struct kernel_param_ops fault_hits_ops = {
+	.get = fault_hits_get,
+};
+module_param_cb(fault_hits, &fault_hits_ops, NULL, 0444);
+MODULE_PARM_DESC(fault_hits, "number of faults delayed so far");
+
+static bool targeted(void)
 {
 	int tgid = READ_ONCE(target_tgid);
-	unsigned int left = min(READ_ONCE(delay_us), 100000U);
 
-	if (!tgid || !in_task() || task_tgid_nr(current) != tgid)
-		return 0;
+	return tgid && in_task() && task_tgid_nr(current) == tgid;
+}
+
+static void delay(unsigned int us)
+{
+	unsigned int left = min(us, 100000U);
 
 	/* udelay() is only accurate for short waits: do it in slices. */
 	while (left) {
@@ -64,12 +97,36 @@ static int tlb_flush_delay_pre(struct kprobe *kp, struct pt_regs *regs)
 		udelay(slice);
 		left -= slice;
 	}
+}
+
+static int tlb_flush_delay_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	if (!targeted())
+		return 0;
+	delay(READ_ONCE(delay_us));
 	atomic_long_inc(&hits);
+	return 0;
+}
+
+/* handle_mm_fault(vma, address, flags, regs) */
+static int fault_delay_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	unsigned long page = READ_ONCE(fault_addr);
+
+	if (!page || (regs->si & PAGE_MASK) != page || !targeted())
+		return 0;
+	delay(READ_ONCE(fault_delay_us));
+	atomic_long_inc(&fault_hits);
 	return 0;
 }
 
 static struct kprobe tlb_flush_delay_kp = {
 	.pre_handler = tlb_flush_delay_pre,
+};
+
+static struct kprobe fault_delay_kp = {
+	.symbol_name = "handle_mm_fault",
+	.pre_handler = fault_delay_pre,
 };
 
 static int __init tlb_flush_delay_init(void)
@@ -82,6 +139,12 @@ static int __init tlb_flush_delay_init(void)
 		pr_err("tlb_flush_delay: cannot probe %s: %d\n", symbol, ret);
 		return ret;
 	}
+	ret = register_kprobe(&fault_delay_kp);
+	if (ret) {
+		pr_err("tlb_flush_delay: cannot probe handle_mm_fault: %d\n", ret);
+		unregister_kprobe(&tlb_flush_delay_kp);
+		return ret;
+	}
 	pr_info("tlb_flush_delay: delaying %s by %u us for target_tgid\n",
 		symbol, delay_us);
 	return 0;
@@ -89,9 +152,10 @@ static int __init tlb_flush_delay_init(void)
 
 static void __exit tlb_flush_delay_exit(void)
 {
+	unregister_kprobe(&fault_delay_kp);
 	unregister_kprobe(&tlb_flush_delay_kp);
-	pr_info("tlb_flush_delay: removed after %ld delayed flushes\n",
-		atomic_long_read(&hits));
+	pr_info("tlb_flush_delay: removed after %ld delayed flushes, %ld delayed faults\n",
+		atomic_long_read(&hits), atomic_long_read(&fault_hits));
 }
 
 module_init(tlb_flush_delay_init);
