@@ -61,7 +61,7 @@ S := $(REPO)/scripts
 	stock-6.1 lostwrite-stock lostwrite-patched lostwrite kernel-6.1-nofix lostwrite-nofix \
 	measure-lostwrite kunit-6.1 kunit-6.1-nofix source-7.2 apply-7.2 kernel-7.2 kernel-7.2-mutation boot-7.2 module-7.2 style-7.2 rust-module-7.2 rust-module-7.2-mutation lostwrite-7.2 lostwrite-7.2-madv \
 	lostwrite-7.2-mutation stale-tlb-7.2 stale-tlb-6.1 trace-lostwrite-7.2 \
-	kernel-7.2-nofix lostwrite-7.2-nofix stock-7.2 lostwrite-stock-7.2
+	kernel-7.2-nofix lostwrite-7.2-nofix stock-7.2 lostwrite-stock-7.2 measure-lostwrite-7.2
 
 help:
 	@echo 'delayed-rmap pipeline (6.1 series)'
@@ -109,6 +109,7 @@ help:
 	@echo '  lostwrite-7.2-nofix  lost-write on it + amplifier: madv_dontneed_table must lose writes'
 	@echo '  stock-7.2       unpack Debian sid'"'"'s stock 7.x (linux-binary-$$(STOCK7_RELEASE)) and prepare its module headers'
 	@echo '  lostwrite-stock-7.2  lost-write on it, amplified and plain: madv_dontneed_table must lose writes'
+	@echo '  measure-lostwrite-7.2 long form of madv_dontneed_table: MEASURE_RUNS x MEASURE_SECONDS on MEASURE_KERNELS_7 (stock nofix fixed)'
 	@echo '  trace-lostwrite-7.2  issue 6: a lost-write run with the kprobe tracer (TRACE_KERNEL=mutation|upstream)'
 	@echo '  stale-tlb-7.2   TLB guarantee: no store after munmap/MAP_FIXED/MADV_DONTNEED/truncate returned (STALE_RUNS, STALE_SECONDS)'
 	@echo '  stale-tlb-6.1   the same on the patched 6.1 kernel'
@@ -438,6 +439,29 @@ lostwrite-stock-7.2: stock-7.2
 		'$(STOCK7_ROOT)/boot/vmlinuz-$(STOCK7_RELEASE)' '$(STOCK7_ROOT)/build' \
 		'$(TREE_7)/tools/testing/selftests' '$(SELFTEST_BUILD)/stock-$(LINUX7_SERIES)' \
 		'$(RESULTS)/lostwrite-stock-7.2.txt'
+
+# Long form of issue 13 (not in check): MEASURE_RUNS x MEASURE_SECONDS of
+# the whole-PTE-table variant, amplified and plain, on the kernels in
+# MEASURE_KERNELS_7: stock (Debian sid's), nofix (7.x without
+# patches/7.2-fix), fixed (the 7.x kernel of make check).
+MEASURE_KERNELS_7 ?= stock nofix fixed
+MEASURE_LW_ARGS_7 ?= -o madv_dontneed_table
+measure-lostwrite-7.2: kernel-7.2-nofix stock-7.2
+	@mkdir -p '$(RESULTS)/measure'
+	@export LW_RUNS=$(MEASURE_RUNS) LW_SECONDS=$(MEASURE_SECONDS) LW_MODES="amplified plain" \
+		LW_ARGS='$(MEASURE_LW_ARGS_7)'; \
+		for k in $(MEASURE_KERNELS_7); do \
+			kmake='$(RUST_KMAKE_ARGS)'; \
+			case $$k in \
+			stock) set -- '$(STOCK7_ROOT)/boot/vmlinuz-$(STOCK7_RELEASE)' '$(STOCK7_ROOT)/build'; kmake= ;; \
+			nofix) set -- "$$(ls '$(NOFIX_7)'/boot/vmlinuz-*)" '$(BUILD_7)' ;; \
+			fixed) set -- '$(BUILD_7)' '$(BUILD_7)' ;; \
+			*) echo "measure-lostwrite-7.2: unknown kernel '$$k' in MEASURE_KERNELS_7 (stock nofix fixed)" >&2; exit 1 ;; \
+			esac; \
+			KMAKE_ARGS="$$kmake" $(S)/lost-write.sh measure "$$1" "$$2" '$(TREE_7)/tools/testing/selftests' \
+				'$(SELFTEST_BUILD)/measure-7-'"$$k" '$(RESULTS)/measure/7-'"$$k.txt" || true; \
+		done
+	@echo "measure-lostwrite-7.2: logs in $(SELFTEST_BUILD)/measure-7-*/, summaries above"
 
 # The mutation control of the 7.x lost-write runs: on the mutant (no delayed
 # rmap) the selftest must lose writes, judged like lostwrite-nofix, and in

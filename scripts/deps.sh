@@ -52,8 +52,11 @@ DEB_TOOLS=(
 	qemu-system-x86:qemu-system-x86_64
 	# virtme-ng: the guest's init needs the host's udevd to create
 	# /dev/virtio-ports/*, without which vng cannot return the command's
-	# exit status; busybox builds vng's initramfs when one is needed.
-	udev:/lib/systemd/systemd-udevd busybox-static:/bin/busybox
+	# exit status; busybox builds vng's initramfs when one is needed, and
+	# vng runs file(1) on it and on the kernel image (without it, booting
+	# Debian's stock kernel ends in a Python traceback: found by make
+	# fresh-machine-test).
+	udev:/lib/systemd/systemd-udevd busybox-static:/bin/busybox file:file
 	e2fsprogs:mkfs.ext4 shellcheck:shellcheck
 )
 
