@@ -103,7 +103,7 @@ for p in "${patches[@]}"; do
 done
 if [[ -n $revert ]]; then
 	git -C "$src" -c user.name="delayed-rmap pipeline" \
-		-c user.email="pipeline@delayed-rmap.invalid" revert -q --no-edit "$revert" >/dev/null ||
+		-c user.email="pipeline@delayed-rmap.invalid" revert --no-edit "$revert" >/dev/null ||
 		die "'$subject' does not revert cleanly on top of the series"
 fi
 log "building the mutant in $build ($(git -C "$src" log -1 --format=%s))"
