@@ -34,7 +34,8 @@
 # <headers dir> is what the amplifier module is built against (-C).
 # <harness dir> holds kselftest_harness.h (tools/testing/selftests of a 6.1
 # tree).  Environment: LW_SECONDS (per variant, default 5), LW_DELAY_US
-# (amplifier delay, default 2000), LW_RUNS (runs per kernel and mode,
+# (amplifier delay, default 2000), LW_FAULT_DELAY_US (its fault delay in the
+# table variants, default 2000), LW_RUNS (runs per kernel and mode,
 # default 1), LW_MUST_LOSE, LW_MODES (default: "amplified" for stock and
 # nofix, "amplified plain" for patched; only amplified runs are judged for
 # stock and nofix, plain runs are measured), LW_ARGS (more lost_write
@@ -54,7 +55,7 @@ repo=$(realpath "$here/..")
 mode=$1 kernel=$2 headers=$3 harness=$4 work=$5 result=$6
 LW_SECONDS=${LW_SECONDS:-5}
 LW_DELAY_US=${LW_DELAY_US:-2000}
-LW_FAULT_DELAY_US=${LW_FAULT_DELAY_US:-20000}
+LW_FAULT_DELAY_US=${LW_FAULT_DELAY_US:-2000}
 [[ $LW_DELAY_US =~ ^[0-9]+$ && $LW_FAULT_DELAY_US =~ ^[0-9]+$ ]] ||
 	die "LW_DELAY_US and LW_FAULT_DELAY_US must be numbers of microseconds"
 LW_RUNS=${LW_RUNS:-1}

@@ -12,7 +12,7 @@
 #       install puts it)
 #   -a  window amplifier module to insmod for the run (tlb_flush_delay.ko)
 #   -u  its delay_us (default 2000)
-#   -f  its fault_delay_us (default 20000; only the table variants use it)
+#   -f  its fault_delay_us (default 2000; only the table variants use it)
 #   -s  time limit per variant (default 10)
 #   -r  also write the TAP output there (for the host to parse)
 #   -F  file system under test: ext4 on brd (default), or tmpfs (an
@@ -38,7 +38,7 @@ die() {
 
 bin=${LOST_WRITE_BIN:-$(dirname "$(realpath "$0")")/lost_write} amp='' delay=2000 secs=10 result=''
 fs=ext4 extra=()
-fault_delay=20000
+fault_delay=2000
 while getopts "b:a:u:f:s:r:F:x:" opt; do
 	case $opt in
 	b) bin=$OPTARG ;;

@@ -57,26 +57,18 @@ MODULE_PARM_DESC(fault_addr, "page whose faults by target_tgid are delayed too (
 static atomic_long_t hits = ATOMIC_LONG_INIT(0);
 static atomic_long_t fault_hits = ATOMIC_LONG_INIT(0);
 
-static int hits_get(char *buf, const struct kernel_param *kp)
+/* Read-only counters: hits, fault_hits. */
+static int counter_get(char *buf, const struct kernel_param *kp)
 {
-	return sysfs_emit(buf, "%ld\n", atomic_long_read(&hits));
+	return sysfs_emit(buf, "%ld\n", atomic_long_read((atomic_long_t *)kp->arg));
 }
 
-static const struct kernel_param_ops hits_ops = {
-	.get = hits_get,
+static const struct kernel_param_ops counter_ops = {
+	.get = counter_get,
 };
-module_param_cb(hits, &hits_ops, NULL, 0444);
+module_param_cb(hits, &counter_ops, &hits, 0444);
 MODULE_PARM_DESC(hits, "number of flushes delayed so far");
-
-static int fault_hits_get(char *buf, const struct kernel_param *kp)
-{
-	return sysfs_emit(buf, "%ld\n", atomic_long_read(&fault_hits));
-}
-
-static const struct kernel_param_ops fault_hits_ops = {
-	.get = fault_hits_get,
-};
-module_param_cb(fault_hits, &fault_hits_ops, NULL, 0444);
+module_param_cb(fault_hits, &counter_ops, &fault_hits, 0444);
 MODULE_PARM_DESC(fault_hits, "number of faults delayed so far");
 
 static bool targeted(void)
