@@ -35,10 +35,11 @@
 # <harness dir> holds kselftest_harness.h (tools/testing/selftests of a 6.1
 # tree).  Environment: LW_SECONDS (per variant, default 5), LW_DELAY_US
 # (amplifier delay, default 2000), LW_FAULT_DELAY_US (its fault delay in the
-# table variants, default 2000), LW_RUNS (runs per kernel and mode,
-# default 1), LW_MUST_LOSE, LW_MODES (default: "amplified" for stock and
-# nofix, "amplified plain" for patched; only amplified runs are judged for
-# stock and nofix, plain runs are measured), LW_ARGS (more lost_write
+# table variants, default 2000), LW_RUNS (runs per kernel and mode of the
+# measure, patched and upstream modes, default 1), LW_MAX_RUNS (boots a
+# control may take to show its losses, default 3), LW_MUST_LOSE, LW_MODES
+# (default: "amplified" for the controls, "amplified plain" for patched and
+# upstream; a control's required loss counts in any of its modes), LW_ARGS (more lost_write
 # options, e.g. "-o madv_dontneed_paced -i 10": see selftests/lost_write.c),
 # LW_FS (ext4, default, or tmpfs), VNG_CPUS (guest vCPUs, default 4).  A
 # table per mode and variant (runs with a loss, median time to detection)
