@@ -84,18 +84,17 @@ lists=$(dirname "$conf")/lists
 if [[ -n $real_stale ]]; then
 	cp -a "$real_stale"/*_* "$lists/"
 	find "$lists" -maxdepth 1 -type f -exec touch -d '3 days ago' {} +
-	gone=$(APT_CONFIG=$conf STOCK_ABI='' bash -c ". '$here/lib.sh'; stock_abi")
+	gone=$(APT_CONFIG=$conf STOCK_ABI='' stock_abi)
 	what="real lists from $real_stale"
 else
 	# The current lists, with linux-image-amd64 pointing at an ABI nine
 	# uploads back, three days old.
 	cp -a "$work/missing/lists"/*_* "$lists/"
-	n=${abi##*-}
-	gone=6.1.0-$((n > 9 ? n - 9 : 1))
+	gone=$(gone_abi "$abi")
 	doctor_lists "$lists" "$abi" "$gone"
 	what="doctored copy"
 fi
-before=$(APT_CONFIG=$conf STOCK_ABI='' bash -c ". '$here/lib.sh'; stock_abi")
+before=$(APT_CONFIG=$conf STOCK_ABI='' stock_abi)
 [[ $before != "$abi" ]] || die "the stale lists already name the current ABI $abi: nothing to test"
 if plan "$conf" "$work/stale.log"; then
 	got=$(abi_of "$work/stale.log")

@@ -92,7 +92,7 @@ in_root() {
 
 # make_stale <root>: its lists stale, naming a gone stock ABI.
 make_stale() {
-	local root=$1 lists=$1/var/lib/apt/lists abi gone n f
+	local root=$1 lists=$1/var/lib/apt/lists abi
 	if [[ -n $stale ]]; then
 		rm -f "$lists"/*_*
 		cp -a "$stale"/deb.debian.org_* "$lists/"
@@ -105,9 +105,7 @@ make_stale() {
 	abi=$(in_root "$root" "apt-cache depends linux-image-amd64" |
 		sed -n 's/^ *Depends: linux-image-\(6\.1\.0-[0-9]*\)-amd64$/\1/p' | head -n1)
 	[[ -n $abi ]] || die "the new root's lists have no linux-image-amd64"
-	n=${abi##*-}
-	gone=6.1.0-$((n > 9 ? n - 9 : 1))
-	doctor_lists "$lists" "$abi" "$gone"
+	doctor_lists "$lists" "$abi" "$(gone_abi "$abi")"
 }
 
 # The machine's own certificate authorities (a TLS-intercepting proxy's, say):

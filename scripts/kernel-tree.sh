@@ -224,10 +224,7 @@ nofix() {
 		echo "kernel-tree: $wt: series minus '$subject' already prepared"
 		return 0
 	fi
-	fix=$(git -C "$srcdir" log --format='%H %s' pristine..HEAD |
-		awk -v s="$subject" 'substr($0, 42) == s { print $1 }')
-	[[ -n $fix ]] || die "no patch with subject '$subject' in the applied series"
-	[[ $(wc -l <<<"$fix") == 1 ]] || die "several patches have subject '$subject'"
+	fix=$(commit_by_subject "$srcdir" pristine..HEAD "$subject")
 	ensure_worktree "$srcdir" "$wt" "$head"
 	rm -f "$stamp"
 	git -C "$wt" revert --abort >/dev/null 2>&1 || true

@@ -89,6 +89,23 @@ sid_offered() {
 		done | sort -u | paste -sd' ' -
 }
 
+# commit_by_subject <repo> <range> <subject>: the one commit of <range>
+# whose subject is <subject>; dies if there is none or more than one.
+commit_by_subject() {
+	local c
+	c=$(git -C "$1" log --format='%H %s' "$2" | awk -v s="$3" 'substr($0, 42) == s { print $1 }')
+	[[ -n $c ]] || die "no commit with subject '$3' in $2 of $1"
+	[[ $(wc -l <<<"$c") == 1 ]] || die "several commits have subject '$3'"
+	echo "$c"
+}
+
+# gone_abi <abi>: a stock ABI nine uploads before <abi> (6.1.0-N), which the
+# archive no longer has: what a machine's stale lists name.
+gone_abi() {
+	local n=${1##*-}
+	echo "6.1.0-$((n > 9 ? n - 9 : 1))"
+}
+
 # doctor_lists <lists-dir> <abi> <gone-abi>: make apt lists look like a
 # machine's that has not run apt-get update for days: linux-image-amd64
 # depends on linux-image-<gone-abi>-amd64 instead of <abi>, and every file is

@@ -48,10 +48,7 @@ built=$build/.delayed-rmap-built
 patches=() revert=
 if [[ $mdir == revert:* ]]; then
 	subject=${mdir#revert:}
-	revert=$(git -C "$src" log --format='%H %s' pristine..series |
-		awk -v s="$subject" 'substr($0, 42) == s { print $1 }')
-	[[ -n $revert ]] || die "no commit with subject '$subject' in the series of $src"
-	[[ $(wc -l <<<"$revert") == 1 ]] || die "several commits have subject '$subject'"
+	revert=$(commit_by_subject "$src" pristine..series "$subject")
 else
 	[[ -f $mdir/series ]] || die "$mdir/series not found"
 	while read -r p; do
