@@ -59,7 +59,7 @@ S := $(REPO)/scripts
 .PHONY: help deps deps-check deps-6.1 deps-check-6.1 deps-plan deps-test check-6.1 fresh-machine-test source-6.1 apply-6.1 kernel-6.1 boot-6.1 \
 	boot-smoke checkpatch compile-matrix series-bisect typecheck check \
 	stock-6.1 lostwrite-stock lostwrite-patched lostwrite kernel-6.1-nofix lostwrite-nofix \
-	measure-lostwrite kunit-6.1 kunit-6.1-nofix source-7.2 apply-7.2 kernel-7.2 kernel-7.2-mutation boot-7.2 module-7.2 style-7.2 rust-module-7.2 rust-module-7.2-mutation lostwrite-7.2 lostwrite-7.2-madv \
+	measure-lostwrite kunit-6.1 kunit-6.1-nofix source-7.2 apply-7.2 kernel-7.2 kernel-7.2-mutation boot-7.2 module-7.2 style-7.2 rust-module-7.2 rust-module-7.2-mutation rust-module-7.2-nofix lostwrite-7.2 lostwrite-7.2-madv \
 	lostwrite-7.2-mutation stale-tlb-7.2 stale-tlb-6.1 trace-lostwrite-7.2 \
 	kernel-7.2-nofix lostwrite-7.2-nofix stock-7.2 lostwrite-stock-7.2 measure-lostwrite-7.2
 
@@ -103,6 +103,7 @@ help:
 	@echo '  style-7.2       checkpatch of patches/7.2*, rustfmt and CLIPPY=1 of rust/'
 	@echo '  rust-module-7.2 load the Rust module in a 7.x guest: KUnit suite delayed_rmap + selftests/rust_device.c'
 	@echo '  rust-module-7.2-mutation  the same on the mutant: the flush-order cases must fail'
+	@echo '  rust-module-7.2-nofix  the same without patches/7.2-fix: the whole-PTE-table case must fail'
 	@echo '  lostwrite-7.2   lost-write selftest on 7.x (upstream fix): measured, must not lose'
 	@echo '  lostwrite-7.2-mutation  lost-write on the 7.x mutant + amplifier: must lose writes (LW_MUST_LOSE_7)'
 	@echo '  kernel-7.2-nofix  7.x with only patches/7.2-fix reverted (incremental, image kept apart)'
@@ -402,8 +403,10 @@ style-7.2: module-7.2
 		'$(RESULTS)/style-7.2.txt' '$(PATCHES_7_FIX)' '$(PATCHES_7)' '$(PATCHES_7_MUTATION)'
 
 # The Rust module in a 7.x guest: its KUnit suite (delayed_rmap, run at
-# load) and selftests/rust_device.c against its device.  On the kernel as
-# released everything passes; on the mutant the flush-order cases must fail.
+# load) and selftests/rust_device.c against its device.  On the kernel of
+# make kernel-7.2 (with patches/7.2-fix) everything passes; on the mutant the
+# flush-order cases must fail; without patches/7.2-fix the whole-PTE-table
+# case (shmem_table_flush_order) must fail.
 rust-module-7.2: module-7.2
 	@mkdir -p '$(RESULTS)'
 	@$(S)/rust-module.sh upstream '$(TREE_7)' '$(BUILD_7)' '$(MODULE_7)/rust/delayed_rmap_test.ko' \
@@ -414,6 +417,12 @@ rust-module-7.2-mutation: module-7.2 kernel-7.2-mutation
 	@$(S)/rust-module.sh mutation '$(TREE_7)' "$$(ls '$(MUTANT_7)'/boot/vmlinuz-*)" \
 		'$(MODULE_7)/rust/delayed_rmap_test.ko' \
 		'$(SELFTEST_BUILD)/rust-module-7.2' '$(RESULTS)/rust-module-7.2-mutation.txt'
+
+rust-module-7.2-nofix: module-7.2 kernel-7.2-nofix
+	@mkdir -p '$(RESULTS)'
+	@$(S)/rust-module.sh nofix '$(TREE_7)' "$$(ls '$(NOFIX_7)'/boot/vmlinuz-*)" \
+		'$(MODULE_7)/rust/delayed_rmap_test.ko' \
+		'$(SELFTEST_BUILD)/rust-module-7.2' '$(RESULTS)/rust-module-7.2-nofix.txt'
 
 # The lost-write selftest on 7.x, which has the fix upstream: measured, and
 # judged like the patched 6.1 kernel (no write may be lost).

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * User interface of the delayed_rmap_test module (rust/delayed_rmap_test.rs):
+ * User interface of the delayed_rmap_test module (rust/delayed_rmap_main.rs):
  * /dev/delayed-rmap-test.  mmap() it MAP_SHARED at offset 0 (1 to max_pages
  * pages, once per open file) to map pages the module owns.
  */

@@ -10,13 +10,19 @@ code behind `kunit.py parse`, which also prints the usual report), then
 checks the suite against what the mode expects:
 
   patched, upstream   every case of the suite ran and passed; nothing
-                      skipped (the kernel has the fix: the 6.1 series, or
-                      Linux 7.x upstream).
-  nofix, mutation     the kernel without the fix (6.1: the series with the
-                      fix reverted; 7.x: patches/7.2-mutation): the
-                      flush-order cases fail, and fail because a dirty file
-                      page was out of the rmap at its TLB flush; every
-                      other case passes; nothing skipped.
+                      skipped (the kernel has the fixes: the 6.1 series, or
+                      Linux 7.x with patches/7.2-fix).
+  mutation, nofix     a kernel without one of the fixes: the cases that
+                      check it fail, each with its own message; every other
+                      case passes; nothing skipped.
+                      mmu_gather nofix: the 6.1 series with the delayed rmap
+                      reverted: the flush-order cases fail, a dirty file page
+                      out of the rmap at its TLB flush.
+                      delayed_rmap mutation: 7.x with patches/7.2-mutation:
+                      the same, in the Rust suite's flush-order cases.
+                      delayed_rmap nofix: 7.x without patches/7.2-fix:
+                      shmem_table_flush_order fails, a page table detached
+                      (the PMD cleared) at its TLB flush.
 
 Suites: mmu_gather, the C suite of the 6.1 series (cases from the
 KUNIT_CASE*() lines of mm/mmu_gather_kunit.c in the tree), and
@@ -34,30 +40,39 @@ import sys
 
 REPO = os.path.realpath(os.path.join(os.path.dirname(__file__), '..'))
 
+ORDER_FAILURE = 'out of the rmap at its TLB flush, expected in'
+TABLE_FAILURE = 'page table detached at its TLB flush, expected attached'
+
 # Per suite: where its cases are listed (relative to the tree or to this
-# repository), how a case is declared, and the cases that check the flush
-# order of dirty file pages: they must fail without the fix, with
-# ORDER_FAILURE in their log.
+# repository), how a case is declared, and per unfixed mode the cases that
+# must fail there, with the message their log must hold.
 SUITES = {
     'mmu_gather': {
         'source': ('tree', 'mm/mmu_gather_kunit.c'),
         'case': r'KUNIT_CASE(?:_PARAM)?\(\s*(\w+)',
-        'order': {
-            'zap_dirty_file_page_flush_order',
-            'munmap_dirty_file_page_flush_order',
-            'zap_dirty_file_pages_batch_sizes',
+        'fail': {
+            'nofix': {
+                'zap_dirty_file_page_flush_order': ORDER_FAILURE,
+                'munmap_dirty_file_page_flush_order': ORDER_FAILURE,
+                'zap_dirty_file_pages_batch_sizes': ORDER_FAILURE,
+            },
         },
     },
     'delayed_rmap': {
         'source': ('repo', 'rust/kunit_tests.rs'),
         'case': r'#\[test\]\s*fn\s+(\w+)',
-        'order': {
-            'module_pages_flush_order',
-            'shmem_pages_flush_order',
+        'fail': {
+            'mutation': {
+                'module_pages_flush_order': ORDER_FAILURE,
+                'shmem_pages_flush_order': ORDER_FAILURE,
+                'shmem_table_flush_order': ORDER_FAILURE,
+            },
+            'nofix': {
+                'shmem_table_flush_order': TABLE_FAILURE,
+            },
         },
     },
 }
-ORDER_FAILURE = 'out of the rmap at its TLB flush, expected in'
 FIXED_MODES = ('patched', 'upstream')
 UNFIXED_MODES = ('nofix', 'mutation')
 
@@ -82,9 +97,10 @@ def cases_in_source(tree, suite):
     names = re.findall(SUITES[suite]['case'], text)
     if not names:
         error(f'no test case in {path}')
-    missing = SUITES[suite]['order'] - set(names)
-    if missing:
-        error(f'{path} lacks the flush-order cases {sorted(missing)}')
+    for mode, cases in SUITES[suite]['fail'].items():
+        missing = set(cases) - set(names)
+        if missing:
+            error(f'{path} lacks the cases that must fail in mode {mode}: {sorted(missing)}')
     return names
 
 
@@ -158,7 +174,9 @@ def main():
     status = kunit_parser.TestStatus
 
     suite_name = args.suite
-    order_cases = SUITES[suite_name]['order']
+    if args.mode in UNFIXED_MODES and args.mode not in SUITES[suite_name]['fail']:
+        error(f'suite {suite_name} has no mode {args.mode}')
+    must_fail = SUITES[suite_name]['fail'].get(args.mode, {})
     source = SUITES[suite_name]['source'][1]
     expected = cases_in_source(args.tree, suite_name)
     try:
@@ -205,13 +223,14 @@ def main():
             else:
                 counts['OTHER'] += 1
             label = name if run is case else f'{name} ({run.name})'
-            want_fail = args.mode in UNFIXED_MODES and name in order_cases
+            why = must_fail.get(name)
+            want_fail = why is not None
             if run.status == status.SKIPPED:
                 problems.append(f'{label}: skipped')
             elif want_fail and run.status != status.FAILURE:
                 problems.append(f'{label}: {run.status.name}, expected to fail without the fix')
-            elif want_fail and not any(ORDER_FAILURE in line for line in all_log(run)):
-                problems.append(f'{label}: failed, but not on the flush order')
+            elif want_fail and not any(why in line for line in all_log(run)):
+                problems.append(f'{label}: failed, but not with "{why}"')
             elif not want_fail and run.status != status.SUCCESS:
                 problems.append(f'{label}: {run.status.name}')
 
@@ -235,8 +254,8 @@ def main():
     if args.mode in FIXED_MODES:
         print(f'kunit {args.mode}: suite {suite_name}: {len(expected)} cases, {tally}')
     else:
-        print(f'kunit {args.mode}: suite {suite_name}: flush-order cases fail as required '
-              f'({counts["FAIL"]} results), the other cases pass; {tally}')
+        print(f'kunit {args.mode}: suite {suite_name}: {", ".join(sorted(must_fail))} fail as '
+              f'required ({counts["FAIL"]} results), the other cases pass; {tally}')
     return 0
 
 

@@ -7,12 +7,16 @@
 #
 #   rust-module.sh upstream <srcdir> <builddir>       <module.ko> <workdir> [<result>]
 #   rust-module.sh mutation <srcdir> <kernel image>   <module.ko> <workdir> [<result>]
+#   rust-module.sh nofix    <srcdir> <kernel image>   <module.ko> <workdir> [<result>]
 #
-#   upstream  the kernel as released (with the fix): every KUnit case and
-#             every selftest passes.
+#   upstream  the kernel as built by make kernel-7.2 (with patches/7.2-fix):
+#             every KUnit case and every selftest passes.
 #   mutation  the same kernel with patches/7.2-mutation (scripts/mutant-kernel.sh):
 #             the suite's flush-order cases must fail, on the flush order;
 #             every other case and every selftest passes.
+#   nofix     the same kernel without patches/7.2-fix: shmem_table_flush_order
+#             must fail, on a page table detached at its flush; every other
+#             case and every selftest passes.
 #
 # Both fail if the module does not load or unload, or if the kernel logged a
 # warning, a BUG or an oops.  The guest's kernel log is kept as
@@ -26,11 +30,11 @@ repo=$(realpath "$here/..")
 . "$here/lib.sh"
 
 [[ $# -ge 5 && $# -le 6 ]] ||
-	die "usage: $0 upstream|mutation <srcdir> <kernel> <module.ko> <workdir> [<result-file>]"
+	die "usage: $0 upstream|mutation|nofix <srcdir> <kernel> <module.ko> <workdir> [<result-file>]"
 mode=$1 src=$2 kernel=$3 ko=$4 work=$5 result=${6:-}
 case $mode in
-upstream | mutation) ;;
-*) die "mode must be upstream or mutation (got '$mode')" ;;
+upstream | mutation | nofix) ;;
+*) die "mode must be upstream, mutation or nofix (got '$mode')" ;;
 esac
 [[ -z $result ]] || rm -f "$result"
 need gcc gcc
@@ -38,7 +42,7 @@ need python3 python3
 harness=$src/tools/testing/selftests
 [[ -f $harness/kselftest_harness.h ]] || die "no kselftest_harness.h in $harness"
 [[ -f $ko ]] || die "$ko not found (make module-7.2)"
-[[ -e $kernel ]] || die "$kernel not found (make kernel-7.2 / kernel-7.2-mutation)"
+[[ -e $kernel ]] || die "$kernel not found (make kernel-7.2 / kernel-7.2-mutation / kernel-7.2-nofix)"
 
 mkdir -p "$work"
 work=$(realpath "$work")

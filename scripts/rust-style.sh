@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Style of everything that goes into a 7.x kernel: the patches (checkpatch
-# --strict of that tree) and the Rust module (the tree's rustfmt settings,
+# --strict of that tree) and the module (checkpatch --strict of its C files
+# and headers; for its Rust code the tree's rustfmt settings,
 # and a CLIPPY=1 build, which with the kernel's lints also requires a
 # SAFETY comment on every unsafe block; warnings are errors).
 #
@@ -39,6 +40,17 @@ for series in "$@"; do
 	((rc == 0)) || bad=1
 	summary+=("$(basename "$series"): $(tail -n1 <<<"$out" | sed 's/^checkpatch: //')")
 done
+
+# The module's C files and headers: checkpatch --strict as files.
+mapfile -t csources < <(find "$repo/rust" -name '*.[ch]' | sort)
+((${#csources[@]})) || die "no C sources or headers in $repo/rust"
+if out=$(perl "$src/scripts/checkpatch.pl" --strict --no-tree --no-summary --terse -f "${csources[@]}" 2>&1); then
+	summary+=("checkpatch of rust/*.[ch]: ${#csources[@]} files clean")
+else
+	printf '%s\n' "$out"
+	summary+=("checkpatch of rust/*.[ch]: NOT clean")
+	bad=1
+fi
 
 mapfile -t sources < <(find "$repo/rust" -name '*.rs' | sort)
 ((${#sources[@]})) || die "no Rust sources in $repo/rust"

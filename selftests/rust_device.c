@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Drive /dev/delayed-rmap-test (rust/delayed_rmap_test.rs) from user space:
+ * Drive /dev/delayed-rmap-test (rust/delayed_rmap_main.rs) from user space:
  * map the module's pages, write them, zap ranges through the module (also
  * from several threads at once while others keep writing), and check that
  * every bad argument gets its error code and nothing else.

@@ -12,7 +12,10 @@
 //! `-EFAULT`, a zap without a mapping of this file `-ENXIO`.
 //!
 //! With `CONFIG_KUNIT=y` the module carries a KUnit suite, `delayed_rmap`
-//! (`kunit_tests.rs`), which runs when the module is loaded.
+//! (`kunit_tests.rs`), which runs when the module is loaded; it walks page
+//! tables with the C function of `page_table.c` (`page_table.rs`) and zaps
+//! like `MADV_DONTNEED` with `do_madvise()`, which the kernel exports to
+//! KUnit tests only (patches/7.2: the namespace the module imports).
 
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::{
@@ -89,6 +92,8 @@ const MAX_PAGES: usize = 16384;
 
 #[cfg(CONFIG_KUNIT = "y")]
 mod kunit_tests;
+#[cfg(CONFIG_KUNIT = "y")]
+mod page_table;
 
 /// The file operations of our misc device, once registered: the KUnit suite
 /// checks that a file it opened is ours before it looks at its state.
@@ -100,6 +105,7 @@ module! {
     authors: ["delayed-rmap maintainers"],
     description: "Exercise the mmu_gather delayed rmap paths from Rust",
     license: "GPL",
+    imports_ns: ["EXPORTED_FOR_KUNIT_TESTING"],
 }
 
 #[pin_data]
