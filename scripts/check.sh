@@ -29,10 +29,9 @@ shift 2
 lock_cache
 steps_6_1=(source-6.1 apply-6.1 checkpatch compile-matrix series-bisect kernel-6.1 typecheck boot-smoke
 	kunit-6.1 lostwrite-stock lostwrite-patched kernel-6.1-nofix kunit-6.1-nofix lostwrite-nofix stale-tlb-6.1)
-# (lostwrite-stock-7.2 and lostwrite-7.2-nofix, the lost-write controls of
-# patches/7.2-fix, join once they are shown to lose reliably: issue 13.)
-steps_7_2=(kernel-7.2 style-7.2 rust-module-7.2 lostwrite-7.2 stale-tlb-7.2 kernel-7.2-nofix
-	rust-module-7.2-nofix kernel-7.2-mutation rust-module-7.2-mutation lostwrite-7.2-mutation)
+steps_7_2=(kernel-7.2 style-7.2 rust-module-7.2 lostwrite-7.2 stale-tlb-7.2 lostwrite-stock-7.2
+	kernel-7.2-nofix rust-module-7.2-nofix lostwrite-7.2-nofix kernel-7.2-mutation
+	rust-module-7.2-mutation lostwrite-7.2-mutation)
 case $set in
 all) steps=(deps-check "${steps_6_1[@]}" "${steps_7_2[@]}") left_out=() ;;
 6.1) steps=(deps-check-6.1 "${steps_6_1[@]}") left_out=("${steps_7_2[@]}") ;;

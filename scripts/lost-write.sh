@@ -17,8 +17,9 @@
 #            remap_fixed and munmap_mmap variants): that the test can fail.
 #            A negative control must not depend on luck: boots are repeated,
 #            up to LW_MAX_RUNS (default 3), until every one of those variants
-#            has lost a write in some run (in any of LW_MODES); the verdict
-#            names the run and the time of each first loss.
+#            has lost a write in some run (in any of LW_MODES; no more boots
+#            once they all have); the verdict names the run and the time of
+#            each first loss.
 #   nofix:   same judgement, on our kernel (same tree and config as
 #            "patched") with only the fix reverted: the mutation control.
 #   mutation: same judgement, on the 7.x kernel with patches/7.2-mutation
@@ -130,19 +131,21 @@ must_lose=0
 runs=$LW_RUNS
 ((must_lose == 0)) || runs=$LW_MAX_RUNS
 rm -f "$work/verdicts"
-for ((i = 1; i <= runs; i++)); do
+done_early=0
+for ((i = 1; i <= runs && !done_early; i++)); do
 	for m in $LW_MODES; do
 		case $m in
 		amplified) run_guest "$mode-amplified-$i" 1 ;;
 		plain) run_guest "$mode-plain-$i" 0 ;;
 		*) die "LW_MODES: unknown mode '$m'" ;;
 		esac
+		# A control is done as soon as every required variant has lost
+		# (the other modes of that run are not booted).
+		if ((must_lose)) && [[ -z $(must_lose_pending) ]]; then
+			runs=$i done_early=1
+			break
+		fi
 	done
-	# A control is done as soon as every required variant has lost.
-	if ((must_lose)) && [[ -z $(must_lose_pending) ]]; then
-		runs=$i
-		break
-	fi
 done
 
 # Summary: per mode and variant, runs with a lost write and the median time
