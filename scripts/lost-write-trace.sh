@@ -13,7 +13,9 @@
 # (see vng-run.sh); <headers dir> is what the tracer is built against.
 # Environment: TRACE_SECONDS (default 30), LW_ARGS (lost_write options,
 # default "-o madv_dontneed_paced"), TRACE_DUMP (events kept, default 1500),
-# VNG_CPUS (default 4).  Writes <workdir>/trace.log (the events) and
+# VNG_CPUS (default 4), TRACE_AMPLIFY (1: load the window amplifier too,
+# selftests/amplifier, with LW_DELAY_US and LW_FAULT_DELAY_US, default 2000
+# each; its kprobes and the tracer's share flush_tlb_mm_range(); default 0).  Writes <workdir>/trace.log (the events) and
 # <workdir>/run.log (the selftest), and prints the selftest's verdict, its
 # task ids, the last events of page 0 (flush events are counted, not
 # shown) and two counts (see the end of this script).
@@ -30,8 +32,13 @@ kernel=$1 headers=$2 harness=$3 work=$4
 TRACE_SECONDS=${TRACE_SECONDS:-30}
 TRACE_DUMP=${TRACE_DUMP:-1500}
 LW_ARGS=${LW_ARGS:--o madv_dontneed_paced}
+TRACE_AMPLIFY=${TRACE_AMPLIFY:-0}
 [[ $TRACE_SECONDS =~ ^[1-9][0-9]*$ && $TRACE_DUMP =~ ^[1-9][0-9]*$ ]] ||
 	die "TRACE_SECONDS and TRACE_DUMP must be positive integers"
+[[ $TRACE_AMPLIFY == [01] ]] || die "TRACE_AMPLIFY must be 0 or 1 (got '$TRACE_AMPLIFY')"
+LW_DELAY_US=${LW_DELAY_US:-2000} LW_FAULT_DELAY_US=${LW_FAULT_DELAY_US:-2000}
+[[ $LW_DELAY_US =~ ^[0-9]+$ && $LW_FAULT_DELAY_US =~ ^[0-9]+$ ]] ||
+	die "LW_DELAY_US and LW_FAULT_DELAY_US must be numbers of microseconds"
 [[ $LW_ARGS =~ ^[-a-z0-9_\ ]*$ ]] || die "LW_ARGS may hold only options and numbers (got '$LW_ARGS')"
 [[ -e $kernel ]] || die "$kernel not found"
 [[ -f $headers/Makefile ]] || die "no kernel build in $headers"
@@ -43,6 +50,11 @@ work=$(realpath "$work")
 rm -f "$work/trace.log" "$work/run.log"
 build_race_selftest lost_write "$harness" "$work"
 build_test_module tracer "$headers" "$work"
+amp_args=
+if ((TRACE_AMPLIFY)); then
+	build_test_module amplifier "$headers" "$work"
+	amp_args="-a $work/amplifier/tlb_flush_delay.ko -u $LW_DELAY_US -f $LW_FAULT_DELAY_US"
+fi
 
 # shellcheck disable=SC2016 # expanded in the guest
 # (ext4 first: on a kernel that has it as a module, e.g. Debian's, the
@@ -51,7 +63,7 @@ guest='set -u
 modprobe -q ext4 2>/dev/null || true
 insmod "$1" dump="$5" || { echo "lost-write-trace: insmod failed"; exit 2; }
 rc=0
-"$2" -b "$3" -s "$4" -x "$6" || rc=$?
+"$2" -b "$3" -s "$4" -x "$6" $8 || rc=$?
 rmmod lw_trace || { echo "lost-write-trace: rmmod failed"; exit 2; }
 dmesg | sed -n "s/^\[[^]]*\] lw_trace: //p" >"$7"
 echo "lost-write-trace: selftest exit $rc"
@@ -61,7 +73,7 @@ rc=0
 VNG_OPTS="${VNG_OPTS:-} --user root" VNG_RWDIRS="${VNG_RWDIRS:-} $work" \
 	VNG_APPEND="${VNG_APPEND-oops=panic panic=-1} log_buf_len=16M" \
 	VNG_TIMEOUT=$((TRACE_SECONDS * 3 + 240)) "$here/vng-run.sh" "$kernel" \
-	"sh $work/guest.sh $work/tracer/lw_trace.ko $repo/selftests/run_lost_write.sh $work/lost_write $TRACE_SECONDS $TRACE_DUMP '$LW_ARGS' $work/trace.log" \
+	"sh $work/guest.sh $work/tracer/lw_trace.ko $repo/selftests/run_lost_write.sh $work/lost_write $TRACE_SECONDS $TRACE_DUMP '$LW_ARGS' $work/trace.log '$amp_args'" \
 	>"$work/run.log" 2>&1 || rc=$?
 if ! grep -q '^lost-write-trace: selftest exit' "$work/run.log" || [[ ! -s $work/trace.log ]]; then
 	tail -n 30 "$work/run.log" | sed 's/^/    /'
