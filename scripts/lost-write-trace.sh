@@ -84,7 +84,7 @@ grep -m1 " events, the last " "$work/trace.log"
 echo "flush events kept: $(grep -cE ' flush-(req|cpu) ' "$work/trace.log" || true); events of page 0:"
 grep -E "^ *[0-9]+\.[0-9]+ cpu" "$work/trace.log" | grep -vE " flush-(req|cpu) " | tail -n 60
 # Three counts over the events kept.  A flush-nopmd is a zap whose PTE
-# table was detached (PMD clear) before its TLB flush.  A mkclean that has a rmap-del of the
+# table was detached (PMD clear) before the TLB flush of its PTEs.  A mkclean that has a rmap-del of the
 # same page inside it ran into a zap in progress and waited for its PTE
 # lock (the delayed-rmap ordering at work).  An eviction by the flusher
 # (POSIX_FADV_DONTNEED) whose word differs from the page's last wb-write
@@ -101,7 +101,7 @@ awk -v flusher="lost_write/$flusher" '
 	$4 == "evict" && $3 == flusher && haswb[$6] { evicts++; if ($8 != written[$6]) { newer++; ex = ex sprintf("\n    %s: page %s evicted holding %s, written back as %s", $1, $6, $8, written[$6]) } }
 	$4 == "flush-nopmd" { nopmd++ }
 	END {
-		printf "TLB flushes asked for a range whose PTE table was already detached (flush-nopmd): %d\n", nopmd
+		printf "TLB flushes of PTEs whose PTE table was already detached (flush-nopmd): %d\n", nopmd
 		printf "mkclean calls: %d, cleaning a mapping: %d, with a zap of the page finishing inside: %d\n", calls, cleaned, waited
 		printf "evictions by the flusher after a writeback: %d, holding a store newer than the writeback: %d%s\n", evicts, newer, ex
 	}' "$work/trace.log"

@@ -21,9 +21,12 @@
  * and, for tasks named comm (default "lost_write"):
  *
  *   flush-req     flush_tlb_mm_range() called; arg: the mm
- *   flush-nopmd   that call flushes a range whose PMD entry is already
- *                 clear: the PTE table was detached before the flush
- *                 (empty-table reclaim); arg: the range's start
+ *   flush-nopmd   that call flushes cleared PTEs (no page table freed in
+ *                 its gather yet: freed_tables is false) of a range whose
+ *                 PMD entry is already clear: the PTE table was detached
+ *                 before the flush of its PTEs (empty-table reclaim in the
+ *                 wrong order); arg: the range's start.  The later flush
+ *                 for the freed table itself is not counted.
  *   flush-cpu     flush_tlb_func() ran on this CPU while a task of the
  *                 test was the one interrupted: that CPU's TLB entries of
  *                 the mm in arg are flushed
@@ -237,15 +240,20 @@ static bool pmd_clear_at(struct mm_struct *mm, unsigned long addr)
 
 static int flush_req_pre(struct kprobe *kp, struct pt_regs *regs)
 {
-	/* flush_tlb_mm_range(mm, start, end, ...) */
+	/* flush_tlb_mm_range(mm, start, end, stride_shift, freed_tables) */
 	struct mm_struct *mm = (struct mm_struct *)regs->di;
 	unsigned long start = regs->si, end = regs->dx;
+	bool freed_tables = regs->r8 & 1;
 
 	if (!lw_task())
 		return 0;
 	record(EV_FLUSH_REQ, NULL, (unsigned long)mm);
-	/* A user range (not a flush of everything) whose table is gone? */
-	if (mm && start < end && end <= TASK_SIZE_MAX && pmd_clear_at(mm, start))
+	/*
+	 * A flush of PTEs of a user range (not of everything, not the flush
+	 * for a freed table) whose table is gone?
+	 */
+	if (mm && !freed_tables && start < end && end <= TASK_SIZE_MAX &&
+	    pmd_clear_at(mm, start))
 		record(EV_FLUSH_NOPMD, NULL, start);
 	return 0;
 }
