@@ -61,7 +61,7 @@ S := $(REPO)/scripts
 	stock-6.1 lostwrite-stock lostwrite-patched lostwrite kernel-6.1-nofix lostwrite-nofix \
 	measure-lostwrite kunit-6.1 kunit-6.1-nofix source-7.2 apply-7.2 kernel-7.2 kernel-7.2-mutation boot-7.2 module-7.2 style-7.2 rust-module-7.2 rust-module-7.2-mutation rust-module-7.2-nofix lostwrite-7.2 lostwrite-7.2-madv \
 	lostwrite-7.2-mutation stale-tlb-7.2 stale-tlb-6.1 trace-lostwrite-7.2 \
-	kernel-7.2-nofix lostwrite-7.2-nofix stock-7.2 lostwrite-stock-7.2 measure-lostwrite-7.2
+	kernel-7.2-nofix lostwrite-7.2-nofix stock-7.2 lostwrite-stock-7.2 measure-lostwrite-7.2 pt-reclaim
 
 help:
 	@echo 'delayed-rmap pipeline (6.1 series)'
@@ -111,7 +111,8 @@ help:
 	@echo '  stock-7.2       unpack Debian sid'"'"'s stock 7.x (linux-binary-$$(STOCK7_RELEASE)) and prepare its module headers'
 	@echo '  lostwrite-stock-7.2  lost-write on it, amplified and plain: madv_dontneed_table must lose writes'
 	@echo '  measure-lostwrite-7.2 long form of madv_dontneed_table: MEASURE_RUNS x MEASURE_SECONDS on MEASURE_KERNELS_7 (stock nofix fixed)'
-	@echo '  trace-lostwrite-7.2  issue 6: a lost-write run with the kprobe tracer (TRACE_KERNEL=mutation|upstream)'
+	@echo '  pt-reclaim      does MADV_DONTNEED of whole PTE tables free them? stock/patched 6.1 must keep, stock/fixed 7.2 free'
+	@echo '  trace-lostwrite-7.2  a lost-write run with the kprobe tracer (TRACE_KERNEL=mutation|upstream|nofix|stock; TRACE_AMPLIFY=1)'
 	@echo '  stale-tlb-7.2   TLB guarantee: no store after munmap/MAP_FIXED/MADV_DONTNEED/truncate returned (STALE_RUNS, STALE_SECONDS)'
 	@echo '  stale-tlb-6.1   the same on the patched 6.1 kernel'
 	@echo '  lostwrite-7.2-madv  issue 6: the paced MADV_DONTNEED variant on 7.x, measured (MADV_RUNS, MADV_SECONDS, LW_MADV_ARGS, LW_FS, VNG_CPUS)'
@@ -456,6 +457,17 @@ lostwrite-stock-7.2: stock-7.2
 		'$(STOCK7_ROOT)/boot/vmlinuz-$(STOCK7_RELEASE)' '$(STOCK7_ROOT)/build' \
 		'$(TREE_7)/tools/testing/selftests' '$(SELFTEST_BUILD)/stock-$(LINUX7_SERIES)' \
 		'$(RESULTS)/lostwrite-stock-7.2.txt'
+
+# Issue 13: which kernels free the PTE tables a MADV_DONTNEED empties (the
+# path of the whole-table race): 6.1 must keep them, 7.x free them
+# (selftests/pt_reclaim.c, one boot per kernel; not in check).
+pt-reclaim: stock-6.1 kernel-6.1 stock-7.2 kernel-7.2
+	@mkdir -p '$(RESULTS)'
+	@kimg=$$($(S)/stock-kernel.sh '$(DEB_DIR)/stock' '$(STOCK_ROOT)' $(STOCK_ABI)); \
+		$(S)/pt-reclaim.sh '$(RESULTS)/pt-reclaim.txt' "stock-6.1=$$kimg=kept" \
+			'patched-6.1=$(BUILD_6_1)=kept' \
+			'stock-7.2=$(STOCK7_ROOT)/boot/vmlinuz-$(STOCK7_RELEASE)=freed' \
+			'fixed-7.2=$(BUILD_7)=freed'
 
 # Long form of issue 13 (not in check): MEASURE_RUNS x MEASURE_SECONDS of
 # the whole-PTE-table variant, amplified and plain, on the kernels in

@@ -1,0 +1,56 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Does MADV_DONTNEED of whole PTE tables free them, per kernel?
+# (selftests/pt_reclaim.c; issue 13: 7.x frees the tables a MADV_DONTNEED
+# empties, the path of the whole-table race; 6.1 has no such reclaim.)
+#
+#   pt-reclaim.sh <result-file> <label>=<kernel>=kept|freed...
+#
+# <kernel>: a build directory or a kernel image (see vng-run.sh).  Boots
+# each, runs the probe on a tmpfs file in the guest, and fails unless every
+# kernel does what its entry expects.  One line per kernel in <result-file>.
+
+set -euo pipefail
+PROG=pt-reclaim
+here=$(dirname "$(realpath "$0")")
+repo=$(realpath "$here/..")
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+[[ $# -ge 2 ]] || die "usage: $0 <result-file> <label>=<kernel>=kept|freed..."
+result=$1
+shift
+need gcc gcc
+for entry in "$@"; do
+	[[ $entry =~ ^[a-z0-9.-]+=[^=]+=(kept|freed)$ ]] ||
+		die "bad entry '$entry' (want <label>=<kernel>=kept|freed)"
+	kernel=${entry#*=}
+	kernel=${kernel%=*}
+	[[ -e $kernel ]] || die "${entry%%=*}: $kernel not found"
+done
+rm -f "$result"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+gcc -O2 -Wall -Wextra -Werror -o "$work/pt_reclaim" "$repo/selftests/pt_reclaim.c"
+
+lines=() bad=0
+for entry in "$@"; do
+	label=${entry%%=*} expect=${entry##*=}
+	kernel=${entry#*=}
+	kernel=${kernel%=*}
+	rc=0
+	out=$(VNG_TIMEOUT=${VNG_TIMEOUT:-300} "$here/vng-run.sh" "$kernel" \
+		"$work/pt_reclaim /tmp/pt_reclaim $expect" 2>&1) || rc=$?
+	line=$(grep -m1 '^pt_reclaim: ' <<<"$out" || true)
+	if [[ -z $line ]]; then
+		tail -n 20 <<<"$out" >&2
+		line="pt_reclaim: no result (guest exit status $rc)"
+	fi
+	((rc == 0)) || bad=1
+	lines+=("$(printf '%-12s %s %s' "$label" "$( ((rc == 0)) && echo ok || echo FAIL)" "${line#pt_reclaim: }")")
+	echo "${lines[-1]}"
+done
+((bad == 0)) || die "not every kernel did what was expected (see above)"
+printf '%s\n' "${lines[@]}" >"$result"
+echo "pt-reclaim: $# kernels as expected" | tee -a "$result"
