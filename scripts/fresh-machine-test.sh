@@ -138,7 +138,7 @@ for scenario in "$@"; do
 		took=$((SECONDS - start))
 		printf '%s: make %s: exit %d, %d min %d s\n  first: %s\n  last:  %s\n' \
 			"$scenario" "$target" "$rc" $((took / 60)) $((took % 60)) \
-			"$(head -n1 "$logf")" "$(tail -n1 "$logf")" | tee -a "$summary"
+			"$(grep -m1 . "$logf" || true)" "$(grep . "$logf" | tail -n1 || true)" | tee -a "$summary"
 		if ((rc != 0)); then
 			tail -n 30 "$logf" >&2
 			die "$scenario: make $target failed (log: $logf)"
