@@ -132,6 +132,7 @@ help:
 	@echo '  LINUX7_VERSION = $(LINUX7_VERSION)  ($(LINUX7_PKG) from sid; tree $(TREE_7))'
 	@echo '  7.x toolchain  = $(RUST_KMAKE_ARGS)'
 	@echo '  MEASURE_RUNS = $(MEASURE_RUNS), MEASURE_SECONDS = $(MEASURE_SECONDS), MEASURE_KERNELS = $(MEASURE_KERNELS)'
+	@echo '  LW_TABLE_SECONDS = $(LW_TABLE_SECONDS) (per boot of the 7.2 whole-table controls: lostwrite-stock-7.2, lostwrite-7.2-nofix)'
 	@echo
 	@echo 'Example: make boot-6.1 CMD='"'"'cat /proc/cpuinfo | grep -c processor'"'"
 
