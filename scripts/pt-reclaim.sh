@@ -22,12 +22,13 @@ repo=$(realpath "$here/..")
 result=$1
 shift
 need gcc gcc
+# Each entry parsed once, all checked before the first boot.
+labels=() kernels=() expects=()
 for entry in "$@"; do
-	[[ $entry =~ ^[a-z0-9.-]+=[^=]+=(kept|freed)$ ]] ||
+	[[ $entry =~ ^([a-z0-9.-]+)=([^=]+)=(kept|freed)$ ]] ||
 		die "bad entry '$entry' (want <label>=<kernel>=kept|freed)"
-	kernel=${entry#*=}
-	kernel=${kernel%=*}
-	[[ -e $kernel ]] || die "${entry%%=*}: $kernel not found"
+	labels+=("${BASH_REMATCH[1]}") kernels+=("${BASH_REMATCH[2]}") expects+=("${BASH_REMATCH[3]}")
+	[[ -e ${kernels[-1]} ]] || die "${labels[-1]}: ${kernels[-1]} not found"
 done
 rm -f "$result"
 work=$(mktemp -d)
@@ -35,10 +36,8 @@ trap 'rm -rf "$work"' EXIT
 gcc -O2 -Wall -Wextra -Werror -o "$work/pt_reclaim" "$repo/selftests/pt_reclaim.c"
 
 lines=() bad=0
-for entry in "$@"; do
-	label=${entry%%=*} expect=${entry##*=}
-	kernel=${entry#*=}
-	kernel=${kernel%=*}
+for i in "${!labels[@]}"; do
+	label=${labels[i]} kernel=${kernels[i]} expect=${expects[i]}
 	rc=0
 	out=$(VNG_TIMEOUT=${VNG_TIMEOUT:-300} "$here/vng-run.sh" "$kernel" \
 		"$work/pt_reclaim /tmp/pt_reclaim $expect" 2>&1) || rc=$?
