@@ -35,7 +35,15 @@ ACCEL ?= auto
 VNG_CPUS ?= 4
 VNG_MEMORY ?= 2G
 VNG_VERSION ?= 1.42
-export CACHE_DIR CMD ACCEL VNG_CPUS VNG_MEMORY VNG_VERSION
+# Boots tried when a guest dies before its command starts (scripts/vng-run.sh).
+VNG_BOOT_TRIES ?= 2
+export CACHE_DIR CMD ACCEL VNG_CPUS VNG_MEMORY VNG_VERSION VNG_BOOT_TRIES
+ifneq ($(filter-out auto kvm tcg,$(ACCEL))$(words $(ACCEL)),1)
+$(error ACCEL must be auto, kvm or tcg (got '$(ACCEL)'))
+endif
+ifneq ($(filter-out 1 2 3 4 5 6 7 8 9,$(VNG_BOOT_TRIES))$(words $(VNG_BOOT_TRIES)),1)
+$(error VNG_BOOT_TRIES must be a number from 1 to 9 (got '$(VNG_BOOT_TRIES)'))
+endif
 
 SRC_6_1 := $(CACHE_DIR)/src/linux-6.1
 DEB_DIR := $(CACHE_DIR)/debs
@@ -127,6 +135,7 @@ help:
 	@echo '  CMD          = $(CMD)  (boot-6.1)'
 	@echo '  ACCEL        = $(ACCEL)  (auto|kvm|tcg)'
 	@echo '  VNG_CPUS     = $(VNG_CPUS), VNG_MEMORY = $(VNG_MEMORY)'
+	@echo '  VNG_BOOT_TRIES = $(VNG_BOOT_TRIES)  (boots of a guest that dies before its command starts)'
 	@echo '  tree         = $(TREE_6_1)'
 	@echo '  build        = $(BUILD_6_1)'
 	@echo '  LINUX7_VERSION = $(LINUX7_VERSION)  ($(LINUX7_PKG) from sid; tree $(TREE_7))'
