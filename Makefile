@@ -468,9 +468,9 @@ lostwrite-stock-7.2: stock-7.2
 		'$(TREE_7)/tools/testing/selftests' '$(SELFTEST_BUILD)/stock-$(LINUX7_SERIES)' \
 		'$(RESULTS)/lostwrite-stock-7.2.txt'
 
-# Issue 13: which kernels free the PTE tables a MADV_DONTNEED empties (the
-# path of the whole-table race): 6.1 must keep them, 7.x free them
-# (selftests/pt_reclaim.c, one boot per kernel; not in check).
+# Which kernels free the PTE tables a MADV_DONTNEED empties (the path of the
+# whole-table race): 6.1 must keep them, 7.x free them, with the fix too
+# (selftests/pt_reclaim.c, one boot per kernel; a step of check).
 pt-reclaim: stock-6.1 kernel-6.1 stock-7.2 kernel-7.2
 	@mkdir -p '$(RESULTS)'
 	@kimg=$$($(S)/stock-kernel.sh '$(DEB_DIR)/stock' '$(STOCK_ROOT)' $(STOCK_ABI)); \

@@ -29,7 +29,7 @@ shift 2
 lock_cache
 steps_6_1=(source-6.1 apply-6.1 checkpatch compile-matrix series-bisect kernel-6.1 typecheck boot-smoke
 	kunit-6.1 lostwrite-stock lostwrite-patched kernel-6.1-nofix kunit-6.1-nofix lostwrite-nofix stale-tlb-6.1)
-steps_7_2=(kernel-7.2 style-7.2 rust-module-7.2 lostwrite-7.2 stale-tlb-7.2 lostwrite-stock-7.2
+steps_7_2=(kernel-7.2 style-7.2 rust-module-7.2 lostwrite-7.2 stale-tlb-7.2 lostwrite-stock-7.2 pt-reclaim
 	kernel-7.2-nofix rust-module-7.2-nofix lostwrite-7.2-nofix kernel-7.2-mutation
 	rust-module-7.2-mutation lostwrite-7.2-mutation)
 case $set in
@@ -45,7 +45,7 @@ declare -A needs=(
 	[lostwrite-patched]=kernel-6.1 [stale-tlb-6.1]=kernel-6.1
 	[kunit-6.1-nofix]=kernel-6.1-nofix [lostwrite-nofix]=kernel-6.1-nofix
 	[style-7.2]=kernel-7.2 [rust-module-7.2]=kernel-7.2 [kernel-7.2-mutation]=kernel-7.2
-	[lostwrite-7.2]=kernel-7.2 [stale-tlb-7.2]=kernel-7.2
+	[lostwrite-7.2]=kernel-7.2 [stale-tlb-7.2]=kernel-7.2 [pt-reclaim]=kernel-7.2
 	[kernel-7.2-nofix]=kernel-7.2 [lostwrite-7.2-nofix]=kernel-7.2-nofix
 	[rust-module-7.2-nofix]=kernel-7.2-nofix
 	[rust-module-7.2-mutation]=kernel-7.2-mutation [lostwrite-7.2-mutation]=kernel-7.2-mutation
@@ -92,7 +92,7 @@ declare -A label=(
 	[kernel-6.1-nofix]="kernel, no fix" [kunit-6.1-nofix]="KUnit, no fix" [lostwrite-nofix]="6.1 no fix"
 	[stale-tlb-6.1]="TLB, 6.1" [kernel-7.2]="7.2 kernel" [style-7.2]="7.2 style"
 	[rust-module-7.2]="Rust module" [lostwrite-7.2]="7.2 lost-write" [stale-tlb-7.2]="TLB, 7.2"
-	[lostwrite-stock-7.2]="stock 7.2" [kernel-7.2-nofix]="7.2, no fix" [lostwrite-7.2-nofix]="7.2 no fix lw"
+	[lostwrite-stock-7.2]="stock 7.2" [pt-reclaim]="PT reclaim" [kernel-7.2-nofix]="7.2, no fix" [lostwrite-7.2-nofix]="7.2 no fix lw"
 	[rust-module-7.2-nofix]="Rust, no fix"
 	[kernel-7.2-mutation]="7.2 mutant" [rust-module-7.2-mutation]="Rust, mutant"
 	[lostwrite-7.2-mutation]="7.2 mutant lw"

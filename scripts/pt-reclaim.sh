@@ -9,7 +9,7 @@
 #
 # <kernel>: a build directory or a kernel image (see vng-run.sh).  Boots
 # each, runs the probe on a tmpfs file in the guest, and fails unless every
-# kernel does what its entry expects.  One line per kernel in <result-file>.
+# kernel does what its entry expects.  A one-line summary in <result-file>.
 
 set -euo pipefail
 PROG=pt-reclaim
@@ -47,9 +47,11 @@ for i in "${!labels[@]}"; do
 		line="pt_reclaim: no result (guest exit status $rc)"
 	fi
 	((rc == 0)) || bad=1
-	lines+=("$(printf '%-12s %s %s' "$label" "$( ((rc == 0)) && echo ok || echo FAIL)" "${line#pt_reclaim: }")")
-	echo "${lines[-1]}"
+	printf '%-12s %s %s\n' "$label" "$( ((rc == 0)) && echo ok || echo FAIL)" "${line#pt_reclaim: }"
+	# "VmPTE 168 kB, after MADV_DONTNEED of them all 168 kB: kept" -> "168 -> 168 kB"
+	kb=$(sed -n 's/.*VmPTE \([0-9]*\) kB, after MADV_DONTNEED of them all \([0-9]*\) kB.*/\1 -> \2 kB/p' <<<"$line")
+	lines+=("$label $expect (VmPTE ${kb:-?})")
 done
 ((bad == 0)) || die "not every kernel did what was expected (see above)"
-printf '%s\n' "${lines[@]}" >"$result"
-echo "pt-reclaim: $# kernels as expected" | tee -a "$result"
+summary="${#lines[@]} kernels as expected: $(printf '%s, ' "${lines[@]}")"
+echo "pt-reclaim: ${summary%, }" | tee "$result"
