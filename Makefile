@@ -96,9 +96,9 @@ help:
 	@echo '  stock-6.1       unpack Debian 12'"'"'s stock kernel (linux-image-$$(STOCK_ABI)-amd64) in the cache'
 	@echo '  lostwrite-stock   lost-write selftest on the stock kernel + amplifier: must lose writes'
 	@echo '  lostwrite-patched lost-write selftest on the patched kernel, amplified and plain: must not'
-	@echo '  kernel-6.1-nofix  the test kernel with only the fix (patch $$(FIX_SUBJECT)) reverted'
+	@echo '  kernel-6.1-nofix  the test kernel with only the fixes (FIX_SUBJECT, RECLAIM_FIX_SUBJECT: patches 4, 5) reverted'
 	@echo '  kunit-6.1-nofix   the KUnit suite on it: the flush-order cases must fail, the rest pass'
-	@echo '  lostwrite-nofix   lost-write selftest on it + amplifier: must lose writes'
+	@echo '  lostwrite-nofix   lost-write selftest on it + amplifier: must lose writes (zap and MADV_PAGEOUT)'
 	@echo '  lostwrite       all three'
 	@echo '  measure-lostwrite long form: MEASURE_RUNS x MEASURE_SECONDS per variant (not in check),'
 	@echo '                  on the kernels in MEASURE_KERNELS (stock nofix patched)'
@@ -114,8 +114,8 @@ help:
 	@echo '  rust-module-7.2-nofix  the same without patches/7.2-fix: the whole-PTE-table case must fail'
 	@echo '  lostwrite-7.2   lost-write selftest on 7.x (upstream fix): measured, must not lose'
 	@echo '  lostwrite-7.2-mutation  lost-write on the 7.x mutant + amplifier: must lose writes (LW_MUST_LOSE_7)'
-	@echo '  kernel-7.2-nofix  7.x with only patches/7.2-fix reverted (incremental, image kept apart)'
-	@echo '  lostwrite-7.2-nofix  lost-write on it + amplifier: madv_dontneed_table must lose writes'
+	@echo '  kernel-7.2-nofix  7.x with only the patches of patches/7.2-fix reverted (incremental, image kept apart)'
+	@echo '  lostwrite-7.2-nofix  lost-write on it + amplifier: madv_dontneed_table and madv_pageout_table must lose writes'
 	@echo '  stock-7.2       unpack Debian sid'"'"'s stock 7.x (linux-binary-$$(STOCK7_RELEASE)) and prepare its module headers'
 	@echo '  lostwrite-stock-7.2  lost-write on it, amplified and plain: madv_dontneed_table must lose writes'
 	@echo '  measure-lostwrite-7.2 long form of madv_dontneed_table: MEASURE_RUNS x MEASURE_SECONDS on MEASURE_KERNELS_7 (stock nofix fixed)'
@@ -141,7 +141,7 @@ help:
 	@echo '  LINUX7_VERSION = $(LINUX7_VERSION)  ($(LINUX7_PKG) from sid; tree $(TREE_7))'
 	@echo '  7.x toolchain  = $(RUST_KMAKE_ARGS)'
 	@echo '  MEASURE_RUNS = $(MEASURE_RUNS), MEASURE_SECONDS = $(MEASURE_SECONDS), MEASURE_KERNELS = $(MEASURE_KERNELS)'
-	@echo '  LW_TABLE_SECONDS = $(LW_TABLE_SECONDS) (per boot of the 7.2 whole-table controls: lostwrite-stock-7.2, lostwrite-7.2-nofix)'
+	@echo '  LW_TABLE_SECONDS = $(LW_TABLE_SECONDS) (seconds per variant and boot of the controls that must lose in a table variant: lostwrite-nofix, lostwrite-stock-7.2, lostwrite-7.2-nofix)'
 	@echo
 	@echo 'Example: make boot-6.1 CMD='"'"'cat /proc/cpuinfo | grep -c processor'"'"
 
@@ -269,8 +269,10 @@ lostwrite-patched: source-6.1
 	@$(S)/lost-write.sh patched '$(BUILD_6_1)' '$(BUILD_6_1)' '$(HARNESS_6_1)' \
 		'$(SELFTEST_BUILD)/patched' '$(RESULTS)/lostwrite-patched.txt'
 
-# The mutation control: same tree, same config, only the fix reverted.
+# The mutation control: same tree, same config, only the fixes reverted
+# (the zap path, patch 4; reclaim, patch 5).
 FIX_SUBJECT ?= mm: delay the rmap removal of dirty file pages until the TLB flush
+RECLAIM_FIX_SUBJECT ?= mm/vmscan: keep a dirty folio locked until its deferred TLB flush
 NOFIX_TREE := $(TREE_6_1)-nofix
 BUILD_6_1_NOFIX := $(BUILD_ROOT)/linux-6.1-nofix-x86_64
 
@@ -279,9 +281,9 @@ ifneq ($(strip $(KDIR)),)
 	@echo "error: kernel-6.1-nofix needs the fetched tree with the series applied (not KDIR)" >&2; exit 1
 endif
 	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/kernel-6.1-nofix.txt'
-	@$(S)/kernel-tree.sh nofix '$(TREE_6_1)' '$(NOFIX_TREE)' '$(FIX_SUBJECT)'
+	@$(S)/kernel-tree.sh nofix '$(TREE_6_1)' '$(NOFIX_TREE)' '$(FIX_SUBJECT)' '$(RECLAIM_FIX_SUBJECT)'
 	@$(S)/build-kernel.sh '$(NOFIX_TREE)' '$(BUILD_6_1_NOFIX)' '$(JOBS)' $(KERNEL_FRAGMENTS)
-	@echo "$$(sed -n 's/^release=//p' '$(BUILD_6_1_NOFIX)/.delayed-rmap-built') built without the fix ($(BUILD_6_1_NOFIX))" \
+	@echo "$$(sed -n 's/^release=//p' '$(BUILD_6_1_NOFIX)/.delayed-rmap-built') built without the fixes ($(BUILD_6_1_NOFIX))" \
 		>'$(RESULTS)/kernel-6.1-nofix.txt'
 
 # Needs make kernel-6.1-nofix.  The negative control of the KUnit suite.
@@ -289,10 +291,15 @@ kunit-6.1-nofix:
 	@mkdir -p '$(RESULTS)'
 	@$(S)/kunit.sh nofix '$(NOFIX_TREE)' '$(BUILD_6_1_NOFIX)' '$(RESULTS)/kunit-6.1-nofix.txt'
 
-# Needs make kernel-6.1-nofix.
+# Needs make kernel-6.1-nofix.  It must lose through both doors: the zap
+# (remap_fixed, munmap_mmap) and reclaim (madv_pageout_table, which took
+# 3.7 and 5.9 s amplified on the series without patch 5: LW_TABLE_SECONDS
+# per variant; the zap variants lose within a second).
 lostwrite-nofix: source-6.1
 	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/lostwrite-nofix.txt'
-	@$(S)/lost-write.sh nofix '$(BUILD_6_1_NOFIX)' '$(BUILD_6_1_NOFIX)' '$(HARNESS_6_1)' \
+	@LW_MUST_LOSE='remap_fixed munmap_mmap madv_pageout_table' \
+		LW_ARGS='-o remap_fixed,munmap_mmap,madv_pageout_table' LW_SECONDS='$(LW_TABLE_SECONDS)' \
+		$(S)/lost-write.sh nofix '$(BUILD_6_1_NOFIX)' '$(BUILD_6_1_NOFIX)' '$(HARNESS_6_1)' \
 		'$(SELFTEST_BUILD)/nofix' '$(RESULTS)/lostwrite-nofix.txt'
 
 lostwrite: lostwrite-stock lostwrite-nofix lostwrite-patched
@@ -348,6 +355,8 @@ PATCHES_7 := $(REPO)/patches/7.2
 # with only this patch reverted.
 PATCHES_7_FIX := $(REPO)/patches/7.2-fix
 FIX_7_SUBJECT ?= mm/memory: free an empty PTE table only after the TLB flush
+# and of reclaim's batched flush (the same subject as on 6.1).
+RECLAIM_FIX_7_SUBJECT ?= $(RECLAIM_FIX_SUBJECT)
 
 source-7.2:
 	@$(S)/kernel-tree.sh fetch-sid '$(LINUX7_PKG)' '$(LINUX7_VERSION)' '$(TREE_7)' '$(DEB_DIR)'
@@ -387,8 +396,8 @@ NOFIX_7 := $(BUILD_ROOT)/linux-$(LINUX7_SERIES)-nofix
 kernel-7.2-nofix: kernel-7.2
 	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/kernel-7.2-nofix.txt'
 	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/mutant-kernel.sh '$(TREE_7)' '$(BUILD_7)' '$(JOBS)' \
-		'revert:$(FIX_7_SUBJECT)' '$(NOFIX_7)'
-	@echo "$$(ls '$(NOFIX_7)'/boot/vmlinuz-*) built without '$(FIX_7_SUBJECT)'" \
+		'revert:$(FIX_7_SUBJECT)|$(RECLAIM_FIX_7_SUBJECT)' '$(NOFIX_7)'
+	@echo "$$(ls '$(NOFIX_7)'/boot/vmlinuz-*) built without '$(FIX_7_SUBJECT)' and '$(RECLAIM_FIX_7_SUBJECT)'" \
 		>'$(RESULTS)/kernel-7.2-nofix.txt'
 
 # Debian sid's stock 7.x kernel (linux-binary-$(STOCK7_RELEASE), same Debian
@@ -453,7 +462,8 @@ LW_TABLE_SECONDS ?= 20
 # whole-PTE-table variant must lose writes (amplified).
 lostwrite-7.2-nofix: kernel-7.2-nofix
 	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/lostwrite-7.2-nofix.txt'
-	@LW_MUST_LOSE=madv_dontneed_table LW_ARGS='-o madv_dontneed_table' LW_SECONDS='$(LW_TABLE_SECONDS)' \
+	@LW_MUST_LOSE='madv_dontneed_table madv_pageout_table' \
+		LW_ARGS='-o madv_dontneed_table,madv_pageout_table' LW_SECONDS='$(LW_TABLE_SECONDS)' \
 		KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/lost-write.sh nofix \
 		"$$(ls '$(NOFIX_7)'/boot/vmlinuz-*)" '$(BUILD_7)' '$(TREE_7)/tools/testing/selftests' \
 		'$(SELFTEST_BUILD)/nofix-$(LINUX7_SERIES)' '$(RESULTS)/lostwrite-7.2-nofix.txt'

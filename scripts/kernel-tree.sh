@@ -209,33 +209,44 @@ apply() {
 	echo "kernel-tree: series applied ($n patches)"
 }
 
-# nofix <srcdir> <worktree> <subject>: the applied series with one patch (the
-# fix, named by its subject) reverted, in a separate worktree: the mutation
-# control, same tree and config as the patched kernel minus the fix.  Kept
-# as is while <srcdir>'s HEAD does not change (builds stay incremental).
+# nofix <srcdir> <worktree> <subject>...: the applied series with some
+# patches (the fixes, named by their subjects) reverted, latest first, in a
+# separate worktree: the mutation control, same tree and config as the
+# patched kernel minus the fixes.  Kept as is while <srcdir>'s HEAD and the
+# subjects do not change (builds stay incremental).
 nofix() {
-	local srcdir=$1 wt=$2 subject=$3 head fix stamp
+	local srcdir=$1 wt=$2 head stamp want subject fix fixes=() i
+	shift 2
 
 	[[ -d $srcdir/.git ]] || die "$srcdir is not a git tree (run the fetch step first)"
 	head=$(git -C "$srcdir" rev-parse HEAD)
 	stamp=$wt/.delayed-rmap-nofix
-	if [[ -f $stamp && $(cat "$stamp") == "$head" ]] &&
+	want=$(printf '%s\n' "$head" "$@")
+	if [[ -f $stamp && $(cat "$stamp") == "$want" ]] &&
 		[[ -z $(git -C "$wt" status --porcelain --untracked-files=no) ]]; then
-		echo "kernel-tree: $wt: series minus '$subject' already prepared"
+		echo "kernel-tree: $wt: series minus $(printf "'%s' " "$@")already prepared"
 		return 0
 	fi
-	fix=$(commit_by_subject "$srcdir" pristine..HEAD "$subject")
+	for subject in "$@"; do
+		fix=$(commit_by_subject "$srcdir" pristine..HEAD "$subject")
+		fixes+=("$fix")
+	done
 	ensure_worktree "$srcdir" "$wt" "$head"
 	rm -f "$stamp"
 	git -C "$wt" revert --abort >/dev/null 2>&1 || true
 	git -C "$wt" checkout -q --detach -f "$head"
-	git_tree "$wt" revert --no-edit "$fix" >/dev/null ||
-		die "'$subject' does not revert cleanly on top of the series"
-	echo "$head" >"$stamp"
-	echo "kernel-tree: $wt: series minus '$subject'"
+	# Latest first: pristine..HEAD is in order, and the subjects may not be.
+	while read -r fix; do
+		git_tree "$wt" revert --no-edit "$fix" >/dev/null ||
+			die "'$(git -C "$srcdir" log -1 --format=%s "$fix")' does not revert cleanly on top of the series"
+	done < <(git -C "$srcdir" rev-list pristine..HEAD | grep -Fx -f <(printf '%s\n' "${fixes[@]}"))
+	echo "$want" >"$stamp"
+	for i in "$@"; do
+		echo "kernel-tree: $wt: series minus '$i'"
+	done
 }
 
-[[ $# -ge 1 ]] || die "usage: $0 fetch <pkg> <srcdir> <debdir> | fetch-sid <pkg> <version> <srcdir> <debdir> | apply <srcdir> <series-dir>... | nofix <srcdir> <worktree> <subject>"
+[[ $# -ge 1 ]] || die "usage: $0 fetch <pkg> <srcdir> <debdir> | fetch-sid <pkg> <version> <srcdir> <debdir> | apply <srcdir> <series-dir>... | nofix <srcdir> <worktree> <subject>..."
 cmd=$1
 shift
 lock_cache
@@ -253,7 +264,7 @@ apply)
 	apply "$@"
 	;;
 nofix)
-	[[ $# -eq 3 ]] || die "usage: $0 nofix <srcdir> <worktree> <subject>"
+	[[ $# -ge 3 ]] || die "usage: $0 nofix <srcdir> <worktree> <subject>..."
 	nofix "$@"
 	;;
 *)

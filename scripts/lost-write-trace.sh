@@ -39,7 +39,7 @@ TRACE_AMPLIFY=${TRACE_AMPLIFY:-0}
 LW_DELAY_US=${LW_DELAY_US:-2000} LW_FAULT_DELAY_US=${LW_FAULT_DELAY_US:-2000}
 [[ $LW_DELAY_US =~ ^[0-9]+$ && $LW_FAULT_DELAY_US =~ ^[0-9]+$ ]] ||
 	die "LW_DELAY_US and LW_FAULT_DELAY_US must be numbers of microseconds"
-[[ $LW_ARGS =~ ^[-a-z0-9_\ ]*$ ]] || die "LW_ARGS may hold only options and numbers (got '$LW_ARGS')"
+[[ $LW_ARGS =~ ^[-a-z0-9_,\ ]*$ ]] || die "LW_ARGS may hold only options, variant names and numbers (got '$LW_ARGS')"
 [[ -e $kernel ]] || die "$kernel not found"
 [[ -f $headers/Makefile ]] || die "no kernel build in $headers"
 [[ -f $harness/kselftest_harness.h ]] || die "no kselftest_harness.h in $harness"
@@ -83,8 +83,11 @@ grep -E '^lost-write: |tasks: writer' "$work/run.log" | sed 's/^# [^ ]*race:/   
 grep -m1 " events, the last " "$work/trace.log"
 echo "flush events kept: $(grep -cE ' flush-(req|cpu) ' "$work/trace.log" || true); events of page 0:"
 grep -E "^ *[0-9]+\.[0-9]+ cpu" "$work/trace.log" | grep -vE " flush-(req|cpu) " | tail -n 60
-# Three counts over the events kept.  A flush-nopmd is a zap whose PTE
-# table was detached (PMD clear) before the TLB flush of its PTEs.  A mkclean that has a rmap-del of the
+# Four counts over the events kept.  A flush-nopmd is a zap whose PTE
+# table was detached (PMD clear) before the TLB flush of its PTEs.  An
+# unlock with arg 1 is reclaim (MADV_PAGEOUT) unlocking page 0 while the
+# flush of a possibly writable entry is still pending (before its
+# batch-flush).  A mkclean that has a rmap-del of the
 # same page inside it ran into a zap in progress and waited for its PTE
 # lock (the delayed-rmap ordering at work).  An eviction by the flusher
 # (POSIX_FADV_DONTNEED) whose word differs from the page's last wb-write
@@ -100,8 +103,11 @@ awk -v flusher="lost_write/$flusher" '
 	$4 == "wb-write" { written[$6] = $8; haswb[$6] = 1 }
 	$4 == "evict" && $3 == flusher && haswb[$6] { evicts++; if ($8 != written[$6]) { newer++; ex = ex sprintf("\n    %s: page %s evicted holding %s, written back as %s", $1, $6, $8, written[$6]) } }
 	$4 == "flush-nopmd" { nopmd++ }
+	$4 == "unlock" { unlocks++; if ($10 == 1) pending++ }
+	$4 == "batch-flush" { batch++ }
 	END {
 		printf "TLB flushes of PTEs whose PTE table was already detached (flush-nopmd): %d\n", nopmd
+		printf "reclaim: batched flushes: %d; unlocks of page 0: %d, with a writable flush pending: %d\n", batch, unlocks, pending
 		printf "mkclean calls: %d, cleaning a mapping: %d, with a zap of the page finishing inside: %d\n", calls, cleaned, waited
 		printf "evictions by the flusher after a writeback: %d, holding a store newer than the writeback: %d%s\n", evicts, newer, ex
 	}' "$work/trace.log"

@@ -66,7 +66,7 @@ LW_MAX_RUNS=${LW_MAX_RUNS:-3}
 LW_MUST_LOSE=${LW_MUST_LOSE:-remap_fixed munmap_mmap}
 LW_ARGS=${LW_ARGS:-}
 LW_FS=${LW_FS:-ext4}
-[[ $LW_ARGS =~ ^[-a-z0-9_\ ]*$ ]] || die "LW_ARGS may hold only options and numbers (got '$LW_ARGS')"
+[[ $LW_ARGS =~ ^[-a-z0-9_,\ ]*$ ]] || die "LW_ARGS may hold only options, variant names and numbers (got '$LW_ARGS')"
 [[ $LW_FS == ext4 || $LW_FS == tmpfs ]] || die "LW_FS must be ext4 or tmpfs (got '$LW_FS')"
 if [[ $1 == patched || $1 == upstream ]]; then
 	LW_MODES=${LW_MODES:-amplified plain}
@@ -95,10 +95,17 @@ amp=$work/amplifier/tlb_flush_delay.ko
 run_guest() {
 	local label=$1 amplify=$2 args out rc cpus
 	args="-b $work/lost_write -s $LW_SECONDS -F $LW_FS"
-	[[ -n $LW_ARGS ]] && args+=" -x '$LW_ARGS'"
+	# A control's later boots run only the variants still to lose (the
+	# last -o wins in lost_write).
+	local xargs=$LW_ARGS pending
+	if ((must_lose)) && [[ -s $work/verdicts ]]; then
+		pending=$(must_lose_pending | paste -sd, -)
+		[[ -z $pending ]] || xargs+="${xargs:+ }-o $pending"
+	fi
+	[[ -n $xargs ]] && args+=" -x '$xargs'"
 	((amplify)) && args+=" -a $amp -u $LW_DELAY_US -f $LW_FAULT_DELAY_US"
 	out=$work/$label.log
-	log "$label: booting $(basename "$kernel"), ${VNG_CPUS:-4} vCPUs, $LW_FS, $LW_SECONDS s per variant, amplifier $( ((amplify)) && echo "on, $LW_DELAY_US us" || echo off)${LW_ARGS:+, lost_write $LW_ARGS}"
+	log "$label: booting $(basename "$kernel"), ${VNG_CPUS:-4} vCPUs, $LW_FS, $LW_SECONDS s per variant, amplifier $( ((amplify)) && echo "on, $LW_DELAY_US us" || echo off)${xargs:+, lost_write $xargs}"
 	# brd, mkfs, mount and insmod need root in the guest, whoever runs make.
 	# The runner exits 0 (no loss) or 1 (a write was lost); anything else
 	# means the test did not run to the end.

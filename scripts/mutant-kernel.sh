@@ -8,9 +8,9 @@
 #   mutant-kernel.sh <srcdir> <builddir> <jobs> <mutation> <outdir>
 #
 # <mutation>: a directory whose series file lists the patches to apply
-# (patches/7.2-mutation), or revert:<subject>, which reverts the commit of
-# the series with that subject (a fix: the kernel without it is its
-# control).
+# (patches/7.2-mutation), or revert:<subject>[|<subject>...], which reverts
+# the commits of the series with those subjects, latest first (fixes: the
+# kernel without them is their control).
 #
 # <srcdir> holds the series (branch "series", scripts/kernel-tree.sh apply)
 # and <builddir> its complete build (scripts/build-kernel.sh).  The patches
@@ -47,8 +47,15 @@ built=$build/.delayed-rmap-built
 [[ -f $built ]] || die "no complete kernel build in $build (make kernel-7.2)"
 patches=() revert=
 if [[ $mdir == revert:* ]]; then
-	subject=${mdir#revert:}
-	revert=$(commit_by_subject "$src" pristine..series "$subject")
+	IFS='|' read -ra subjects <<<"${mdir#revert:}"
+	((${#subjects[@]})) || die "revert: names no subject"
+	fixes=()
+	for subject in "${subjects[@]}"; do
+		fix=$(commit_by_subject "$src" pristine..series "$subject")
+		fixes+=("$fix")
+	done
+	# Latest first: the order of the series, not of the subjects.
+	revert=$(git -C "$src" rev-list pristine..series | grep -Fx -f <(printf '%s\n' "${fixes[@]}"))
 else
 	[[ -f $mdir/series ]] || die "$mdir/series not found"
 	while read -r p; do
@@ -98,11 +105,11 @@ for p in "${patches[@]}"; do
 		-c user.email="pipeline@delayed-rmap.invalid" am -q --keep-cr "$p" ||
 		die "mutation patch $(basename "$p") does not apply to $(git -C "$src" log -1 --format=%s series)"
 done
-if [[ -n $revert ]]; then
+for fix in $revert; do
 	git -C "$src" -c user.name="delayed-rmap pipeline" \
-		-c user.email="pipeline@delayed-rmap.invalid" revert --no-edit "$revert" >/dev/null ||
-		die "'$subject' does not revert cleanly on top of the series"
-fi
+		-c user.email="pipeline@delayed-rmap.invalid" revert --no-edit "$fix" >/dev/null ||
+		die "'$(git -C "$src" log -1 --format=%s "$fix")' does not revert cleanly on top of the series"
+done
 log "building the mutant in $build ($(git -C "$src" log -1 --format=%s))"
 start=$SECONDS
 "${kmake[@]}" -j"$jobs" bzImage >"$out/.build.log" 2>&1 ||

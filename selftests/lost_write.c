@@ -37,8 +37,8 @@
  * dirtier, and madvise(MADV_DONTNEED) every 10 us (busy-waited: usleep()
  * sleeps 50 us or more).  Options vary one factor at a time for that
  * investigation: -i (zap interval), -n (no dirtier), -m (flusher without
- * fadvise), -w (flusher on the whole file), -o (run only one variant; the
- * others are reported as skipped).
+ * fadvise), -w (flusher on the whole file), -o (run only the variants
+ * named, comma-separated; the others are reported as skipped).
  *
  * madv_dontneed_table maps exactly one PTE table: PMD_SIZE of the file
  * (512 pages with 4 KiB pages on x86_64) at a PMD_SIZE-aligned address,
@@ -49,6 +49,14 @@
  * the PMD there before the TLB flush, and writeback (folio_mkclean()) finds
  * no page table to wait on.  -l zaps one page less than the table (no table
  * is freed: the control of that path).
+ *
+ * madv_pageout_table is the same setup with madvise(MADV_PAGEOUT) as the
+ * zapper: reclaim unmaps the pages with try_to_unmap(TTU_BATCH_FLUSH),
+ * which defers the TLB flush to the end of its list of folios and removes
+ * the rmap at once.  A dirty file folio is not written by that caller: it
+ * is put back, unlocked, before the list's flush; writeback can then lock
+ * it, find no mapping in folio_mkclean() and clean it while the writer's
+ * CPU still stores through its stale TLB entry.
  *
  * If the window amplifier module (tlb_flush_delay) is loaded, the test
  * asks it to delay the TLB flushes of this process, see
@@ -82,7 +90,7 @@
 static unsigned int opt_seconds = 10;
 static unsigned int opt_pages = 16;
 static const char *opt_dir;
-static const char *opt_only;		/* -o: the one variant to run */
+static const char *opt_only;		/* -o: the variants to run, comma-separated */
 static int opt_interval_us = -1;	/* -i: zap interval for every variant */
 static bool opt_no_dirtier;		/* -n */
 static bool opt_msync_only;		/* -m: the flusher does not fadvise */
@@ -244,6 +252,43 @@ static int amplifier_target(pid_t tgid, void *fault_page)
 	return amplifier_set(AMPLIFIER_TGID, tgid);
 }
 
+static const char * const variant_names[] = {
+	"remap_fixed", "munmap_mmap", "madv_dontneed", "madv_dontneed_paced",
+	"madv_dontneed_table", "madv_pageout_table",
+};
+
+/* Whether @name is one of the comma-separated names in @list. */
+static bool selected(const char *list, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, name, len) && (p[len] == ',' || p[len] == '\0'))
+			return true;
+	return false;
+}
+
+/* Whether every name in the comma-separated @list is a variant. */
+static bool valid_selection(const char *list)
+{
+	const char *p = list;
+
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		bool known = false;
+
+		for (size_t i = 0; i < sizeof(variant_names) / sizeof(variant_names[0]); i++)
+			if (strlen(variant_names[i]) == len && !strncmp(p, variant_names[i], len))
+				known = true;
+		if (!known)
+			return false;
+		p += len;
+		if (*p == ',' && *++p == '\0')
+			return false;
+	}
+	return p != list;
+}
+
 FIXTURE(lost_write) {
 	char path[PATH_MAX];
 	struct race *r;
@@ -286,6 +331,17 @@ FIXTURE_VARIANT_ADD(lost_write, madv_dontneed_paced) {
 FIXTURE_VARIANT_ADD(lost_write, madv_dontneed_table) {
 	.name = "madv_dontneed_table",
 	.mode = ZAP_MADV_DONTNEED,
+	.interval_us = 10,
+	.pte_table = true,
+};
+
+/*
+ * The prototype of the reclaim issue: the table setup, the zapper pages the
+ * whole table out (reclaim's batched TLB flush).
+ */
+FIXTURE_VARIANT_ADD(lost_write, madv_pageout_table) {
+	.name = "madv_pageout_table",
+	.mode = ZAP_MADV_PAGEOUT,
 	.interval_us = 10,
 	.pte_table = true,
 };
@@ -419,6 +475,7 @@ TEST_F_TIMEOUT(lost_write, race, MAX_SECONDS + 60)
 		[ZAP_REMAP_FIXED] = "mmap(MAP_FIXED) over the range",
 		[ZAP_MUNMAP_MMAP] = "munmap() + mmap()",
 		[ZAP_MADV_DONTNEED] = "madvise(MADV_DONTNEED)",
+		[ZAP_MADV_PAGEOUT] = "madvise(MADV_PAGEOUT)",
 	};
 	struct race *r = self->r;
 	pthread_t writer, dirtier, zapper;
@@ -427,7 +484,7 @@ TEST_F_TIMEOUT(lost_write, race, MAX_SECONDS + 60)
 	int amp, status = 0;
 	bool flusher_died = false;
 
-	if (opt_only && strcmp(opt_only, variant->name))
+	if (opt_only && !selected(opt_only, variant->name))
 		SKIP(return, "not selected (-o %s)", opt_only);
 
 	self->flusher = fork();
@@ -500,7 +557,7 @@ static void usage(const char *prog)
 		"  -d DIR      directory on the file system under test\n"
 		"  -s SECONDS  time limit of each variant (1-%d, default %u)\n"
 		"  -p PAGES    pages in the mapping (2-4096, default %u; not the table variants)\n"
-		"  -o VARIANT  run only this variant (the others are skipped)\n"
+		"  -o VARIANT[,VARIANT...]  run only these variants (the others are skipped)\n"
 		"  -i USEC     busy wait between zaps, every variant (0-100000)\n"
 		"  -n          no dirtier thread\n"
 		"  -m          the flusher only msync()s (no POSIX_FADV_DONTNEED)\n"
@@ -562,9 +619,7 @@ int main(int argc, char **argv)
 	}
 	if (!opt_dir || optind != argc)
 		usage(argv[0]);
-	if (opt_only && strcmp(opt_only, "remap_fixed") && strcmp(opt_only, "munmap_mmap") &&
-	    strcmp(opt_only, "madv_dontneed") && strcmp(opt_only, "madv_dontneed_paced") &&
-	    strcmp(opt_only, "madv_dontneed_table"))
+	if (opt_only && !valid_selection(opt_only))
 		usage(argv[0]);
 	/*
 	 * The options are ours: newer harnesses parse argv themselves (and

@@ -20,13 +20,14 @@
 
 /*
  * The ways a test tears a mapping down under its writer; zap_range() does
- * the first three, ZAP_TRUNCATE and ZAP_NONE (a control: no zap) are the
+ * the first four, ZAP_TRUNCATE and ZAP_NONE (a control: no zap) are the
  * caller's.
  */
 enum zap_mode {
 	ZAP_REMAP_FIXED,	/* mmap(MAP_FIXED) of the same thing over it */
 	ZAP_MUNMAP_MMAP,	/* munmap(), then mmap() at the same address */
 	ZAP_MADV_DONTNEED,	/* madvise(MADV_DONTNEED) */
+	ZAP_MADV_PAGEOUT,	/* madvise(MADV_PAGEOUT): reclaim unmaps the pages */
 	ZAP_TRUNCATE,		/* ftruncate() the file to 0 and back */
 	ZAP_NONE,
 };
@@ -55,6 +56,8 @@ static inline int zap_range(enum zap_mode mode, void *addr, size_t len,
 		return p == addr ? 0 : EADDRINUSE;
 	case ZAP_MADV_DONTNEED:
 		return madvise(addr, len, MADV_DONTNEED) ? errno : 0;
+	case ZAP_MADV_PAGEOUT:
+		return madvise(addr, len, MADV_PAGEOUT) ? errno : 0;
 	default:
 		return EINVAL;
 	}

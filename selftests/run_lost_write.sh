@@ -112,7 +112,7 @@ set -e
 hits=
 if [[ $loaded_amp == 1 ]]; then
 	hits=$(cat /sys/module/tlb_flush_delay/parameters/hits)
-	echo "run_lost_write: amplifier delayed $hits flushes, $(cat /sys/module/tlb_flush_delay/parameters/fault_hits) faults"
+	echo "run_lost_write: amplifier delayed $hits flushes, $(cat /sys/module/tlb_flush_delay/parameters/batch_hits) batched flushes, $(cat /sys/module/tlb_flush_delay/parameters/fault_hits) faults"
 	# The amplifier must leave as cleanly as it came.
 	rmmod tlb_flush_delay || die "rmmod tlb_flush_delay failed"
 	loaded_amp=0

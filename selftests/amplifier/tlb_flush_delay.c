@@ -14,6 +14,16 @@
  *    writeback waits for the PTE lock: the delay changes timing, not
  *    correctness.
  *
+ * It also busy-waits delay_us at the entry of reclaim's batched flush
+ * (batch_symbol, default try_to_unmap_flush()) when a flush is pending
+ * there and the caller is a task of target_tgid: madvise(MADV_PAGEOUT)
+ * unmaps pages with try_to_unmap(TTU_BATCH_FLUSH), which defers the flush
+ * of the PTEs it cleared to that call.  On a kernel that unlocks a dirty
+ * file folio before that flush, writeback can clean the folio meanwhile
+ * while another CPU still writes through its stale TLB entry; on a kernel
+ * that flushes before unlocking, it is again timing.  batch_symbol="" turns
+ * this probe off.
+ *
  * With fault_addr set (by the selftest, to the address of the page its
  * writer checks), it also busy-waits fault_delay_us at the entry of
  * handle_mm_fault() when a task of target_tgid faults on that page.  That
@@ -42,6 +52,10 @@ static unsigned int delay_us = 2000;
 module_param(delay_us, uint, 0644);
 MODULE_PARM_DESC(delay_us, "busy-wait before each flush, in microseconds (max 100000)");
 
+static char *batch_symbol = "try_to_unmap_flush";
+module_param(batch_symbol, charp, 0444);
+MODULE_PARM_DESC(batch_symbol, "reclaim's batched flush to delay when pending (default: try_to_unmap_flush; empty: none)");
+
 static int target_tgid;
 module_param(target_tgid, int, 0644);
 MODULE_PARM_DESC(target_tgid, "process whose flushes are delayed (0: none)");
@@ -55,9 +69,10 @@ module_param(fault_addr, ulong, 0644);
 MODULE_PARM_DESC(fault_addr, "page whose faults by target_tgid are delayed too (0: none)");
 
 static atomic_long_t hits = ATOMIC_LONG_INIT(0);
+static atomic_long_t batch_hits = ATOMIC_LONG_INIT(0);
 static atomic_long_t fault_hits = ATOMIC_LONG_INIT(0);
 
-/* Read-only counters: hits, fault_hits. */
+/* Read-only counters: hits, batch_hits, fault_hits. */
 static int counter_get(char *buf, const struct kernel_param *kp)
 {
 	return sysfs_emit(buf, "%ld\n", atomic_long_read((atomic_long_t *)kp->arg));
@@ -68,6 +83,8 @@ static const struct kernel_param_ops counter_ops = {
 };
 module_param_cb(hits, &counter_ops, &hits, 0444);
 MODULE_PARM_DESC(hits, "number of flushes delayed so far");
+module_param_cb(batch_hits, &counter_ops, &batch_hits, 0444);
+MODULE_PARM_DESC(batch_hits, "number of pending batched (reclaim) flushes delayed so far");
 module_param_cb(fault_hits, &counter_ops, &fault_hits, 0444);
 MODULE_PARM_DESC(fault_hits, "number of faults delayed so far");
 
@@ -100,6 +117,16 @@ static int tlb_flush_delay_pre(struct kprobe *kp, struct pt_regs *regs)
 	return 0;
 }
 
+/* try_to_unmap_flush(void): delay only a flush that will happen. */
+static int batch_delay_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	if (!targeted() || !READ_ONCE(current->tlb_ubc.flush_required))
+		return 0;
+	delay(READ_ONCE(delay_us));
+	atomic_long_inc(&batch_hits);
+	return 0;
+}
+
 /* handle_mm_fault(vma, address, flags, regs) */
 static int fault_delay_pre(struct kprobe *kp, struct pt_regs *regs)
 {
@@ -114,6 +141,10 @@ static int fault_delay_pre(struct kprobe *kp, struct pt_regs *regs)
 
 static struct kprobe tlb_flush_delay_kp = {
 	.pre_handler = tlb_flush_delay_pre,
+};
+
+static struct kprobe batch_delay_kp = {
+	.pre_handler = batch_delay_pre,
 };
 
 static struct kprobe fault_delay_kp = {
@@ -131,23 +162,40 @@ static int __init tlb_flush_delay_init(void)
 		pr_err("tlb_flush_delay: cannot probe %s: %d\n", symbol, ret);
 		return ret;
 	}
+	if (*batch_symbol) {
+		batch_delay_kp.symbol_name = batch_symbol;
+		ret = register_kprobe(&batch_delay_kp);
+		if (ret) {
+			pr_err("tlb_flush_delay: cannot probe %s: %d\n", batch_symbol, ret);
+			goto out_flush;
+		}
+	}
 	ret = register_kprobe(&fault_delay_kp);
 	if (ret) {
 		pr_err("tlb_flush_delay: cannot probe handle_mm_fault: %d\n", ret);
-		unregister_kprobe(&tlb_flush_delay_kp);
-		return ret;
+		goto out_batch;
 	}
-	pr_info("tlb_flush_delay: delaying %s by %u us for target_tgid\n",
-		symbol, delay_us);
+	pr_info("tlb_flush_delay: delaying %s%s%s by %u us for target_tgid\n",
+		symbol, *batch_symbol ? " and " : "", batch_symbol, delay_us);
 	return 0;
+
+out_batch:
+	if (*batch_symbol)
+		unregister_kprobe(&batch_delay_kp);
+out_flush:
+	unregister_kprobe(&tlb_flush_delay_kp);
+	return ret;
 }
 
 static void __exit tlb_flush_delay_exit(void)
 {
 	unregister_kprobe(&fault_delay_kp);
+	if (*batch_symbol)
+		unregister_kprobe(&batch_delay_kp);
 	unregister_kprobe(&tlb_flush_delay_kp);
-	pr_info("tlb_flush_delay: removed after %ld delayed flushes, %ld delayed faults\n",
-		atomic_long_read(&hits), atomic_long_read(&fault_hits));
+	pr_info("tlb_flush_delay: removed after %ld delayed flushes, %ld delayed batched flushes, %ld delayed faults\n",
+		atomic_long_read(&hits), atomic_long_read(&batch_hits),
+		atomic_long_read(&fault_hits));
 }
 
 module_init(tlb_flush_delay_init);

@@ -17,6 +17,11 @@
  *   evict         __filemap_remove_folio(): the page leaves the page cache
  *   add           filemap_add_folio(): a new page for index 0 (to be read);
  *                 arg: its size in pages (more than 1: a large folio)
+ *   unlock        folio_unlock() by a task named comm (reclaim, in the
+ *                 zapper's madvise(MADV_PAGEOUT)); arg: 1 if that task
+ *                 still has the flush of a possibly writable TLB entry
+ *                 pending (tlb_ubc.writable), the order reclaim must not
+ *                 allow for a dirty folio
  *
  * and, for tasks named comm (default "lost_write"):
  *
@@ -27,6 +32,9 @@
  *                 before the flush of its PTEs (empty-table reclaim in the
  *                 wrong order); arg: the range's start.  The later flush
  *                 for the freed table itself is not counted.
+ *   batch-flush   try_to_unmap_flush() with a flush pending: reclaim's
+ *                 deferred (TTU_BATCH_FLUSH) flush; arg: 1 if it covers a
+ *                 possibly writable entry
  *   flush-cpu     flush_tlb_func() ran on this CPU while a task of the
  *                 test was the one interrupted: that CPU's TLB entries of
  *                 the mm in arg are flushed
@@ -77,6 +85,8 @@ enum lw_event {
 	EV_FLUSH_REQ,
 	EV_FLUSH_CPU,
 	EV_FLUSH_NOPMD,
+	EV_UNLOCK,
+	EV_BATCH_FLUSH,
 };
 
 static const char * const lw_event_name[] = {
@@ -89,6 +99,8 @@ static const char * const lw_event_name[] = {
 	[EV_FLUSH_REQ] = "flush-req",
 	[EV_FLUSH_CPU] = "flush-cpu",
 	[EV_FLUSH_NOPMD] = "flush-nopmd",
+	[EV_UNLOCK] = "unlock",
+	[EV_BATCH_FLUSH] = "batch-flush",
 };
 
 struct lw_record {
@@ -271,6 +283,24 @@ static int flush_cpu_pre(struct kprobe *kp, struct pt_regs *regs)
 	return 0;
 }
 
+/* folio_unlock(folio) by the test (reclaim runs in the zapper's madvise) */
+static int unlock_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct folio *folio = (struct folio *)regs->di;
+
+	if (lw_folio(folio) && lw_task())
+		record(EV_UNLOCK, folio, READ_ONCE(current->tlb_ubc.writable));
+	return 0;
+}
+
+/* try_to_unmap_flush(void) */
+static int batch_flush_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	if (lw_task() && READ_ONCE(current->tlb_ubc.flush_required))
+		record(EV_BATCH_FLUSH, NULL, READ_ONCE(current->tlb_ubc.writable));
+	return 0;
+}
+
 static struct kprobe probes[] = {
 	{ .symbol_name = "ext4_bio_write_folio", .pre_handler = folio_arg2_pre },
 	{ .symbol_name = "folio_remove_rmap_ptes", .pre_handler = rmap_del_pre },
@@ -278,6 +308,8 @@ static struct kprobe probes[] = {
 	{ .symbol_name = "filemap_add_folio", .pre_handler = add_pre },
 	{ .symbol_name = "flush_tlb_mm_range", .pre_handler = flush_req_pre },
 	{ .symbol_name = "flush_tlb_func", .pre_handler = flush_cpu_pre },
+	{ .symbol_name = "folio_unlock", .pre_handler = unlock_pre },
+	{ .symbol_name = "try_to_unmap_flush", .pre_handler = batch_flush_pre },
 };
 
 static struct kprobe *probe_ptrs[ARRAY_SIZE(probes)];
