@@ -69,7 +69,8 @@ S := $(REPO)/scripts
 	stock-6.1 lostwrite-stock lostwrite-patched lostwrite kernel-6.1-nofix lostwrite-nofix \
 	measure-lostwrite kunit-6.1 kunit-6.1-nofix source-7.2 apply-7.2 kernel-7.2 kernel-7.2-mutation boot-7.2 module-7.2 style-7.2 rust-module-7.2 rust-module-7.2-mutation rust-module-7.2-nofix lostwrite-7.2 lostwrite-7.2-madv \
 	lostwrite-7.2-mutation stale-tlb-7.2 stale-tlb-6.1 trace-lostwrite-7.2 \
-	kernel-7.2-nofix lostwrite-7.2-nofix stock-7.2 lostwrite-stock-7.2 measure-lostwrite-7.2 pt-reclaim
+	kernel-7.2-nofix lostwrite-7.2-nofix stock-7.2 lostwrite-stock-7.2 measure-lostwrite-7.2 pt-reclaim \
+	flush-count
 
 help:
 	@echo 'delayed-rmap pipeline (6.1 series)'
@@ -119,6 +120,7 @@ help:
 	@echo '  stock-7.2       unpack Debian sid'"'"'s stock 7.x (linux-binary-$$(STOCK7_RELEASE)) and prepare its module headers'
 	@echo '  lostwrite-stock-7.2  lost-write on it, amplified and plain: madv_dontneed_table must lose writes'
 	@echo '  measure-lostwrite-7.2 long form of madv_dontneed_table: MEASURE_RUNS x MEASURE_SECONDS on MEASURE_KERNELS_7 (stock nofix fixed)'
+	@echo '  flush-count     TLB flushes per MADV_DONTNEED / MADV_PAGEOUT of a dirty PTE table, 6.1 and 7.2 with and without the fixes'
 	@echo '  pt-reclaim      does MADV_DONTNEED of whole PTE tables free them? stock/patched 6.1 must keep, stock/fixed 7.2 free'
 	@echo '  trace-lostwrite-7.2  a lost-write run with the kprobe tracer (TRACE_KERNEL=mutation|upstream|nofix|stock; TRACE_AMPLIFY=1)'
 	@echo '  stale-tlb-7.2   TLB guarantee: no store after munmap/MAP_FIXED/MADV_DONTNEED/truncate returned (STALE_RUNS, STALE_SECONDS)'
@@ -488,6 +490,16 @@ pt-reclaim: stock-6.1 kernel-6.1 stock-7.2 kernel-7.2
 			'patched-6.1=$(BUILD_6_1)=kept' \
 			'stock-7.2=$(STOCK7_ROOT)/boot/vmlinuz-$(STOCK7_RELEASE)=freed' \
 			'fixed-7.2=$(BUILD_7)=freed'
+
+# What the fixes cost in TLB flushes (not in check: a measurement):
+# MADV_DONTNEED of a dirty PTE table (whole, one page less) and MADV_PAGEOUT
+# of it, per zap, on 6.1 and 7.x with and without the fixes.
+flush-count: kernel-6.1 kernel-6.1-nofix kernel-7.2-nofix
+	@mkdir -p '$(RESULTS)'
+	@$(S)/flush-count.sh '$(RESULTS)/flush-count-6.1.txt' 'patched-6.1=$(BUILD_6_1)=$(BUILD_6_1)' \
+		'nofix-6.1=$(BUILD_6_1_NOFIX)=$(BUILD_6_1_NOFIX)'
+	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/flush-count.sh '$(RESULTS)/flush-count-7.2.txt' \
+		'fixed-7.2=$(BUILD_7)=$(BUILD_7)' "nofix-7.2=$$(ls '$(NOFIX_7)'/boot/vmlinuz-*)=$(BUILD_7)"
 
 # Long form of issue 13 (not in check): MEASURE_RUNS x MEASURE_SECONDS of
 # the whole-PTE-table variant, amplified and plain, on the kernels in
