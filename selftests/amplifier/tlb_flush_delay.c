@@ -15,8 +15,11 @@
  *    correctness.
  *
  * It also busy-waits delay_us at the entry of reclaim's batched flush
- * (batch_symbol, default try_to_unmap_flush()) when a flush is pending
- * there and the caller is a task of target_tgid: madvise(MADV_PAGEOUT)
+ * (batch_symbol, default arch_tlbbatch_flush(), which try_to_unmap_flush()
+ * calls when a flush is pending; the compiler may inline
+ * try_to_unmap_flush() into try_to_unmap_flush_dirty(), so a probe on it
+ * would miss those flushes) when the caller is a task of target_tgid and
+ * a flush is pending: madvise(MADV_PAGEOUT)
  * unmaps pages with try_to_unmap(TTU_BATCH_FLUSH), which defers the flush
  * of the PTEs it cleared to that call.  On a kernel that unlocks a dirty
  * file folio before that flush, writeback can clean the folio meanwhile
@@ -52,9 +55,9 @@ static unsigned int delay_us = 2000;
 module_param(delay_us, uint, 0644);
 MODULE_PARM_DESC(delay_us, "busy-wait before each flush, in microseconds (max 100000)");
 
-static char *batch_symbol = "try_to_unmap_flush";
+static char *batch_symbol = "arch_tlbbatch_flush";
 module_param(batch_symbol, charp, 0444);
-MODULE_PARM_DESC(batch_symbol, "reclaim's batched flush to delay when pending (default: try_to_unmap_flush; empty: none)");
+MODULE_PARM_DESC(batch_symbol, "reclaim's batched flush to delay when pending (default: arch_tlbbatch_flush; empty: none)");
 
 static int target_tgid;
 module_param(target_tgid, int, 0644);
@@ -117,7 +120,10 @@ static int tlb_flush_delay_pre(struct kprobe *kp, struct pt_regs *regs)
 	return 0;
 }
 
-/* try_to_unmap_flush(void): delay only a flush that will happen. */
+/*
+ * arch_tlbbatch_flush(batch) or try_to_unmap_flush(void): delay only a
+ * flush that will happen (the caller's tlb_ubc has one pending).
+ */
 static int batch_delay_pre(struct kprobe *kp, struct pt_regs *regs)
 {
 	if (!targeted() || !READ_ONCE(current->tlb_ubc.flush_required))

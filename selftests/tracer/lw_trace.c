@@ -32,9 +32,9 @@
  *                 before the flush of its PTEs (empty-table reclaim in the
  *                 wrong order); arg: the range's start.  The later flush
  *                 for the freed table itself is not counted.
- *   batch-flush   try_to_unmap_flush() with a flush pending: reclaim's
- *                 deferred (TTU_BATCH_FLUSH) flush; arg: 1 if it covers a
- *                 possibly writable entry
+ *   batch-flush   arch_tlbbatch_flush(), called by try_to_unmap_flush()
+ *                 with a flush pending: reclaim's deferred (TTU_BATCH_FLUSH)
+ *                 flush; arg: 1 if it covers a possibly writable entry
  *   flush-cpu     flush_tlb_func() ran on this CPU while a task of the
  *                 test was the one interrupted: that CPU's TLB entries of
  *                 the mm in arg are flushed
@@ -293,7 +293,7 @@ static int unlock_pre(struct kprobe *kp, struct pt_regs *regs)
 	return 0;
 }
 
-/* try_to_unmap_flush(void) */
+/* arch_tlbbatch_flush(batch), from try_to_unmap_flush() */
 static int batch_flush_pre(struct kprobe *kp, struct pt_regs *regs)
 {
 	if (lw_task() && READ_ONCE(current->tlb_ubc.flush_required))
@@ -309,7 +309,7 @@ static struct kprobe probes[] = {
 	{ .symbol_name = "flush_tlb_mm_range", .pre_handler = flush_req_pre },
 	{ .symbol_name = "flush_tlb_func", .pre_handler = flush_cpu_pre },
 	{ .symbol_name = "folio_unlock", .pre_handler = unlock_pre },
-	{ .symbol_name = "try_to_unmap_flush", .pre_handler = batch_flush_pre },
+	{ .symbol_name = "arch_tlbbatch_flush", .pre_handler = batch_flush_pre },
 };
 
 static struct kprobe *probe_ptrs[ARRAY_SIZE(probes)];
