@@ -107,7 +107,7 @@ awk -v flusher="lost_write/$flusher" '
 	$4 == "batch-flush" { batch++ }
 	END {
 		printf "TLB flushes of PTEs whose PTE table was already detached (flush-nopmd): %d\n", nopmd
-		printf "reclaim: batched flushes: %d; unlocks of page 0: %d, with a writable flush pending: %d\n", batch, unlocks, pending
+		printf "reclaim: batched flushes: %d; unlocks of page 0 with a flush pending: %d, of a writable entry: %d\n", batch, unlocks, pending
 		printf "mkclean calls: %d, cleaning a mapping: %d, with a zap of the page finishing inside: %d\n", calls, cleaned, waited
 		printf "evictions by the flusher after a writeback: %d, holding a store newer than the writeback: %d%s\n", evicts, newer, ex
 	}' "$work/trace.log"

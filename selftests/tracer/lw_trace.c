@@ -17,11 +17,12 @@
  *   evict         __filemap_remove_folio(): the page leaves the page cache
  *   add           filemap_add_folio(): a new page for index 0 (to be read);
  *                 arg: its size in pages (more than 1: a large folio)
- *   unlock        folio_unlock() by a task named comm (reclaim, in the
- *                 zapper's madvise(MADV_PAGEOUT)); arg: 1 if that task
- *                 still has the flush of a possibly writable TLB entry
- *                 pending (tlb_ubc.writable), the order reclaim must not
- *                 allow for a dirty folio
+ *   unlock        folio_unlock() by a task named comm that has a deferred
+ *                 TLB flush pending (reclaim, in the zapper's
+ *                 madvise(MADV_PAGEOUT)); arg: 1 if that flush covers a
+ *                 possibly writable entry (tlb_ubc.writable), the order
+ *                 reclaim must not allow for a dirty folio.  Unlocks by
+ *                 tasks with nothing pending are not recorded.
  *
  * and, for tasks named comm (default "lost_write"):
  *
@@ -288,7 +289,7 @@ static int unlock_pre(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct folio *folio = (struct folio *)regs->di;
 
-	if (lw_folio(folio) && lw_task())
+	if (READ_ONCE(current->tlb_ubc.flush_required) && lw_folio(folio) && lw_task())
 		record(EV_UNLOCK, folio, READ_ONCE(current->tlb_ubc.writable));
 	return 0;
 }
