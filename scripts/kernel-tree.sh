@@ -215,7 +215,7 @@ apply() {
 # patched kernel minus the fixes.  Kept as is while <srcdir>'s HEAD and the
 # subjects do not change (builds stay incremental).
 nofix() {
-	local srcdir=$1 wt=$2 head stamp want subject fix fixes=() i
+	local srcdir=$1 wt=$2 head stamp want fix fixes i
 	shift 2
 
 	[[ -d $srcdir/.git ]] || die "$srcdir is not a git tree (run the fetch step first)"
@@ -227,19 +227,15 @@ nofix() {
 		echo "kernel-tree: $wt: series minus $(printf "'%s' " "$@")already prepared"
 		return 0
 	fi
-	for subject in "$@"; do
-		fix=$(commit_by_subject "$srcdir" pristine..HEAD "$subject")
-		fixes+=("$fix")
-	done
+	fixes=$(commits_by_subjects "$srcdir" pristine..HEAD "$@")
 	ensure_worktree "$srcdir" "$wt" "$head"
 	rm -f "$stamp"
 	git -C "$wt" revert --abort >/dev/null 2>&1 || true
 	git -C "$wt" checkout -q --detach -f "$head"
-	# Latest first: pristine..HEAD is in order, and the subjects may not be.
-	while read -r fix; do
+	for fix in $fixes; do
 		git_tree "$wt" revert --no-edit "$fix" >/dev/null ||
 			die "'$(git -C "$srcdir" log -1 --format=%s "$fix")' does not revert cleanly on top of the series"
-	done < <(git -C "$srcdir" rev-list pristine..HEAD | grep -Fx -f <(printf '%s\n' "${fixes[@]}"))
+	done
 	echo "$want" >"$stamp"
 	for i in "$@"; do
 		echo "kernel-tree: $wt: series minus '$i'"

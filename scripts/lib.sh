@@ -99,6 +99,19 @@ commit_by_subject() {
 	echo "$c"
 }
 
+# commits_by_subjects <repo> <range> <subject>...: the commits of <range>
+# with those subjects (each exactly once, see commit_by_subject), one per
+# line, latest first: the order in which to revert them.
+commits_by_subjects() {
+	local repo=$1 range=$2 subject fix fixes=()
+	shift 2
+	for subject in "$@"; do
+		fix=$(commit_by_subject "$repo" "$range" "$subject")
+		fixes+=("$fix")
+	done
+	git -C "$repo" rev-list "$range" | grep -Fx -f <(printf '%s\n' "${fixes[@]}")
+}
+
 # gone_abi <abi>: a stock ABI nine uploads before <abi> (6.1.0-N), which the
 # archive no longer has: what a machine's stale lists name.
 gone_abi() {

@@ -49,13 +49,7 @@ patches=() revert=
 if [[ $mdir == revert:* ]]; then
 	IFS='|' read -ra subjects <<<"${mdir#revert:}"
 	((${#subjects[@]})) || die "revert: names no subject"
-	fixes=()
-	for subject in "${subjects[@]}"; do
-		fix=$(commit_by_subject "$src" pristine..series "$subject")
-		fixes+=("$fix")
-	done
-	# Latest first: the order of the series, not of the subjects.
-	revert=$(git -C "$src" rev-list pristine..series | grep -Fx -f <(printf '%s\n' "${fixes[@]}"))
+	revert=$(commits_by_subjects "$src" pristine..series "${subjects[@]}")
 else
 	[[ -f $mdir/series ]] || die "$mdir/series not found"
 	while read -r p; do
