@@ -94,6 +94,8 @@ const MAX_PAGES: usize = 16384;
 mod kunit_tests;
 #[cfg(CONFIG_KUNIT = "y")]
 mod page_table;
+#[cfg(CONFIG_KUNIT = "y")]
+mod reclaim;
 
 /// The file operations of our misc device, once registered: the KUnit suite
 /// checks that a file it opened is ours before it looks at its state.

@@ -28,7 +28,11 @@
 //! fix of patches/7.2-fix the PMD is cleared before the flush and the case
 //! fails with "page table detached at its TLB flush, expected attached".
 
-use super::{page_table::pte_table_pfn, DelayedRmapDevice, Range, DEVICE_FOPS, MAX_PAGES};
+use super::{
+    page_table::pte_table_pfn,
+    reclaim::{lru_file, MmHolder, UnlockWatch, Unlocks},
+    DelayedRmapDevice, Range, DEVICE_FOPS, MAX_PAGES,
+};
 use core::{ptr::NonNull, sync::atomic::Ordering};
 use kernel::{
     alloc::flags::GFP_KERNEL,
@@ -90,6 +94,11 @@ const ORDER_FAILURE: &str = "out of the rmap at its TLB flush, expected in";
 /// What a flush-order case prints when a page's table was gone at a flush
 /// (scripts/kunit-verdict.py requires it without patches/7.2-fix).
 const TABLE_FAILURE: &str = "page table detached at its TLB flush, expected attached";
+
+/// What the reclaim case prints when reclaim unlocked the dirty folio
+/// before the flush of its TLB entry (scripts/kunit-verdict.py requires it
+/// without patches/7.2-fix).
+const UNLOCK_FAILURE: &str = "unlocked with a writable TLB flush pending";
 
 /// Values of `<uapi/asm-generic/mman-common.h>` for `kunit_vm_mmap()`.
 const PROT_RW: usize = (bindings::PROT_READ | bindings::PROT_WRITE) as usize;
@@ -371,16 +380,20 @@ fn device_of(file: &File) -> Result<Pin<&DelayedRmapDevice>> {
     })
 }
 
+/// `madvise(addr, len, advice)` on the current mm: `do_madvise()`.
+fn madvise(addr: usize, len: usize, advice: u32) -> Result {
+    let task = kernel::current!();
+    let mm = task.mm().ok_or(ENXIO)?;
+    let advice = i32::try_from(advice)?;
+    // SAFETY: `mm` is the current task's mm, with users while the task
+    // runs; do_madvise() takes the locks it needs.
+    to_result(unsafe { bindings::do_madvise(mm.as_raw(), addr, len, advice) })
+}
+
 /// Zaps `[addr, addr + len)` of the current mm the way `MADV_DONTNEED`
 /// does: `do_madvise()`, which frees the PTE tables it empties.
 fn madvise_dontneed(addr: usize, len: usize) -> Result {
-    let task = kernel::current!();
-    let mm = task.mm().ok_or(ENXIO)?;
-    // SAFETY: `mm` is the current task's mm, with users while the task
-    // runs; do_madvise() takes the locks it needs.
-    to_result(unsafe {
-        bindings::do_madvise(mm.as_raw(), addr, len, bindings::MADV_DONTNEED as i32)
-    })
+    madvise(addr, len, bindings::MADV_DONTNEED)
 }
 
 /// The PTE table (pfn) of every page of `[addr, addr + nr pages)` in the
@@ -654,6 +667,71 @@ fn shmem_page(file: &File, index: usize) -> Result<PageRef> {
     Ok(unsafe { PageRef::from_owned(NonNull::new_unchecked(ptr)) })
 }
 
+/// A file of one page on the file LRU (`reclaim.c`), and its page.
+fn lru_file_page() -> Result<(ARef<File>, PageRef)> {
+    // SAFETY: We take over both references, to put them once when dropped.
+    let (file, page) = unsafe { lru_file()? };
+    // SAFETY: `file` is a valid file with a reference we own, which the
+    // `ARef` takes over; `File` is a transparent `struct file`.
+    let file = unsafe { ARef::from_raw(file.cast::<File>()) };
+    // SAFETY: `page` is a valid page with a reference we own.
+    Ok((file, unsafe { PageRef::from_owned(page) }))
+}
+
+/// What `MADV_PAGEOUT` did to a dirty page of a file on the file LRU.
+struct Pageout {
+    seen: Unlocks,
+    mapcount: i32,
+    dirty: bool,
+    value: u64,
+}
+
+/// Maps the page of a file on the file LRU shared, reads it (clean PTE),
+/// writes it (the CPU sets the dirty bit, the page stays clean) and pages
+/// it out with `MADV_PAGEOUT` while a kthread has the mm loaded on a second
+/// CPU, so that reclaim defers the TLB flush of the PTE it clears; the
+/// unlocks of the folio by this thread are watched meanwhile.  Returns
+/// before any assertion: the holder and the watch must end first.
+fn pageout_dirty_lru_page() -> Result<Pageout> {
+    let holder = MmHolder::new()?;
+    // After the holder: the new folio waits in this CPU's LRU batch, which
+    // MADV_PAGEOUT drains on the CPU the holder keeps us on.
+    let (file, page) = lru_file_page()?;
+    let addr = map_shared(&file, 1)?;
+    let _: u64 = UserSlice::new(UserPtr::from_addr(addr), 8)
+        .reader()
+        .read()?;
+    UserSlice::new(UserPtr::from_addr(addr), 8)
+        .writer()
+        .write(&marker(0))?;
+    let p = page.page();
+    if p.mapcount() != 1 || p.is_dirty() {
+        pr_err!(
+            "    # lru_page_pageout_unlock_order: before MADV_PAGEOUT: mapcount {}, {}\n",
+            p.mapcount(),
+            if p.is_dirty() { "dirty" } else { "clean" }
+        );
+        return Err(EINVAL);
+    }
+
+    let watch = UnlockWatch::new(&p)?;
+    let advised = madvise(addr, PAGE_SIZE, bindings::MADV_PAGEOUT);
+    let seen = watch.stop();
+    drop(holder);
+    advised?;
+
+    let mut value = 0u64;
+    // SAFETY: `value` is valid for 8 bytes of writes; nothing writes to the
+    // page any more (it is unmapped, or the checks fail).
+    unsafe { p.read_raw((&raw mut value).cast::<u8>(), 0, 8)? };
+    Ok(Pageout {
+        seen,
+        mapcount: p.mapcount(),
+        dirty: p.is_dirty(),
+        value,
+    })
+}
+
 /// Reports the flush order of `out`; true if every page was in the rmap,
 /// its page table attached, at every flush up to its own.
 fn in_rmap_at_flush(name: &str, out: &Outcome) -> bool {
@@ -835,6 +913,38 @@ mod tests {
         assert!(bounded);
         assert!(freed);
         assert!(end);
+        Ok(())
+    }
+
+    /// The reclaim fix of patches/7.2-fix: `MADV_PAGEOUT` of a dirty page
+    /// of a file on the file LRU, while another CPU has the mm loaded.
+    /// Reclaim unmaps it with its TLB flush deferred, moves the dirty bit
+    /// to the folio and keeps the folio (no writeback from a task); it must
+    /// not unlock the folio, where writeback could clean it, before that
+    /// flush.  Checked at every unlock of the folio by the test thread:
+    /// no flush of a writable TLB entry may be pending.  The other checks
+    /// show that the scenario ran (the folio was unmapped, the flush was
+    /// deferred and ran, the folio was unlocked) and lost nothing.
+    #[test]
+    fn lru_page_pageout_unlock_order() -> Result {
+        let out = pageout_dirty_lru_page()?;
+        let s = out.seen;
+        if s.unlocks_pending != 0 {
+            pr_err!(
+                "    # lru_page_pageout_unlock_order: folio ({}, {} the rmap) {}, {} of {} unlocks\n",
+                if s.dirty_at_unlock { "dirty" } else { "clean" },
+                if s.mapped_at_unlock { "in" } else { "out of" },
+                UNLOCK_FAILURE,
+                s.unlocks_pending,
+                s.unlocks
+            );
+        }
+        assert_eq!(s.unlocks_pending, 0);
+        assert_eq!(out.mapcount, 0);
+        assert!(out.dirty);
+        assert!(s.batch_flushes >= 1);
+        assert!(s.unlocks >= 1);
+        assert_eq!(out.value, marker(0));
         Ok(())
     }
 

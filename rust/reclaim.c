@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What the reclaim case of the delayed_rmap_test module (reclaim.rs) needs
+ * and the kernel crate has no API for: a second CPU that has the test mm
+ * loaded (a kthread), a file whose folios are on the file LRU, and kprobes
+ * that watch the test thread unlock a folio.
+ *
+ * shrink_folio_list() unmaps a mapped folio with TTU_BATCH_FLUSH: when
+ * another CPU has the mm loaded, the TLB flush of the cleared PTE is
+ * deferred, and from then until that flush the folio is out of the rmap
+ * while a stale, writable TLB entry may still be written through.  A dirty
+ * folio must stay locked until the flush: unlocked, writeback could lock
+ * it, find no mapping to clean in folio_mkclean(), write it and mark it
+ * clean while the other CPU keeps writing.
+ */
+
+#include <kunit/test-bug.h>
+#include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/cpumask.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/fs_context.h>
+#include <linux/highmem.h>
+#include <linux/kprobes.h>
+#include <linux/kthread.h>
+#include <linux/mm.h>
+#include <linux/mount.h>
+#include <linux/mutex.h>
+#include <linux/pagemap.h>
+#include <linux/pseudo_fs.h>
+#include <linux/sched.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+
+#include "reclaim.h"
+
+/* --- A second CPU with the mm loaded ------------------------------------- */
+
+struct delayed_rmap_holder {
+	struct mm_struct *mm;
+	struct task_struct *thread;
+	struct completion loaded;
+	cpumask_var_t saved;	/* the affinity of the test thread */
+};
+
+static int holder_fn(void *data)
+{
+	struct delayed_rmap_holder *h = data;
+
+	kthread_use_mm(h->mm);
+	complete(&h->loaded);
+	/*
+	 * Sleep until stopped: the CPU goes idle with the mm still loaded
+	 * (lazily), so it stays in mm_cpumask() and reclaim, which sees a
+	 * remote CPU to flush, defers the flush.  Spinning would also keep it
+	 * there, but would hold off the RCU Tasks grace periods that kprobe
+	 * (un)registration waits for: a deadlock with the test thread.
+	 */
+	set_current_state(TASK_INTERRUPTIBLE);
+	while (!kthread_should_stop()) {
+		schedule();
+		set_current_state(TASK_INTERRUPTIBLE);
+	}
+	__set_current_state(TASK_RUNNING);
+	kthread_unuse_mm(h->mm);
+	return 0;
+}
+
+/*
+ * Gives the current KUnit test thread its test mm (kunit_attach_mm()),
+ * keeps the thread on the CPU it runs on, and loads the mm on another CPU
+ * in a kthread that sleeps there until delayed_rmap_release_mm().  Folios
+ * the thread adds to the page cache afterwards wait in this CPU's LRU
+ * batch, which MADV_PAGEOUT drains (lru_add_drain()) before it isolates.
+ */
+struct delayed_rmap_holder *delayed_rmap_hold_mm(void)
+{
+	struct delayed_rmap_holder *h;
+	unsigned int this_cpu, cpu;
+	int err;
+
+	err = kunit_attach_mm();
+	if (err)
+		return ERR_PTR(err);
+	h = kzalloc(sizeof(*h), GFP_KERNEL);
+	if (!h)
+		return ERR_PTR(-ENOMEM);
+	if (!zalloc_cpumask_var(&h->saved, GFP_KERNEL)) {
+		kfree(h);
+		return ERR_PTR(-ENOMEM);
+	}
+	cpumask_copy(h->saved, current->cpus_ptr);
+	h->mm = current->mm;
+	init_completion(&h->loaded);
+
+	this_cpu = raw_smp_processor_id();
+	err = set_cpus_allowed_ptr(current, cpumask_of(this_cpu));
+	if (err)
+		goto free;
+	/* Where we run now (set_cpus_allowed_ptr() moved us there). */
+	cpu = cpumask_any_but(cpu_online_mask, raw_smp_processor_id());
+	if (cpu >= nr_cpu_ids) {
+		err = -ENODEV;	/* needs a second CPU */
+		goto unpin;
+	}
+	h->thread = kthread_create(holder_fn, h, "delayed_rmap/%u", cpu);
+	if (IS_ERR(h->thread)) {
+		err = PTR_ERR(h->thread);
+		goto unpin;
+	}
+	kthread_bind(h->thread, cpu);
+	wake_up_process(h->thread);
+	wait_for_completion(&h->loaded);
+	return h;
+
+unpin:
+	set_cpus_allowed_ptr(current, h->saved);
+free:
+	free_cpumask_var(h->saved);
+	kfree(h);
+	return ERR_PTR(err);
+}
+
+void delayed_rmap_release_mm(struct delayed_rmap_holder *h)
+{
+	kthread_stop(h->thread);
+	set_cpus_allowed_ptr(current, h->saved);
+	free_cpumask_var(h->saved);
+	kfree(h);
+}
+
+/* --- A file on the file LRU ---------------------------------------------- */
+
+#define LRU_FS_MAGIC	0x64726c72
+
+static int lru_fs_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, LRU_FS_MAGIC) ? 0 : -ENOMEM;
+}
+
+static struct file_system_type lru_fs_type = {
+	.name = "delayed_rmap_lru",
+	.init_fs_context = lru_fs_init_fs_context,
+	.kill_sb = kill_anon_super,
+};
+
+/*
+ * No writeback (the superblock's noop_backing_dev_info cannot write back):
+ * a dirty folio only carries its dirty flag, and reclaim, which does not
+ * write dirty file folios from a task, keeps it.  No ->page_mkwrite: a read
+ * fault maps the page writable, and a write then only sets the dirty bit
+ * of the PTE.
+ */
+static const struct address_space_operations lru_aops = {
+	.dirty_folio = noop_dirty_folio,
+};
+
+static const struct vm_operations_struct lru_vm_ops = {
+	.fault = filemap_fault,
+	.map_pages = filemap_map_pages,
+};
+
+static int lru_file_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	vma->vm_ops = &lru_vm_ops;
+	return 0;
+}
+
+static const struct file_operations lru_fops = {
+	.mmap = lru_file_mmap,
+};
+
+/*
+ * A file of one page, read-write, on a pseudo filesystem of its own, whose
+ * page (uptodate, zeroed, clean) is in the page cache and goes to the file
+ * LRU.  Returns the file (one reference) and, in *@pagep, the page with a
+ * reference of its own, or an ERR_PTR().  Swap-backed (shmem) folios would
+ * not do: reclaim writes those with pageout(), which flushes first.
+ */
+struct file *delayed_rmap_lru_file(struct page **pagep)
+{
+	struct vfsmount *mnt;
+	struct inode *inode;
+	struct folio *folio;
+	struct file *file;
+
+	mnt = kern_mount(&lru_fs_type);
+	if (IS_ERR(mnt))
+		return ERR_CAST(mnt);
+	inode = alloc_anon_inode(mnt->mnt_sb);
+	if (IS_ERR(inode)) {
+		file = ERR_CAST(inode);
+		goto unmount;
+	}
+	inode->i_mapping->a_ops = &lru_aops;
+	i_size_write(inode, PAGE_SIZE);
+	/* The file holds its own reference to the mount. */
+	file = alloc_file_pseudo(inode, mnt, "delayed_rmap_lru", O_RDWR,
+				 &lru_fops);
+	if (IS_ERR(file)) {
+		iput(inode);
+		goto unmount;
+	}
+	folio = __filemap_get_folio(inode->i_mapping, 0, FGP_LOCK | FGP_CREAT,
+				    mapping_gfp_mask(inode->i_mapping));
+	if (IS_ERR(folio)) {
+		fput(file);
+		file = ERR_CAST(folio);
+		goto unmount;
+	}
+	folio_zero_range(folio, 0, folio_size(folio));
+	folio_mark_uptodate(folio);
+	folio_unlock(folio);
+	*pagep = folio_page(folio, 0);	/* our reference from the lookup */
+unmount:
+	kern_unmount(mnt);
+	return file;
+}
+
+/* --- Watching the unlocks of a folio ------------------------------------- */
+
+/*
+ * watch_lock serialises watches (registration and unregistration of the
+ * probes); it is taken with no other lock held and nothing is taken under
+ * it but the kprobe core's own locks.  The handlers take no lock: they
+ * only count for the one task being watched, which is the task that set
+ * the watch up and the only one that writes the counters meanwhile.
+ */
+static DEFINE_MUTEX(watch_lock);
+static struct {
+	struct folio *folio;
+	struct task_struct *task;
+	struct delayed_rmap_unlocks seen;
+} watch;
+static bool watching;	/* set: probes registered, under watch_lock */
+
+/* folio_unlock(folio) */
+static int unlock_pre_handler(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct folio *folio = (struct folio *)regs_get_kernel_argument(regs, 0);
+	bool pending = false;
+
+	if (current != READ_ONCE(watch.task) || folio != watch.folio)
+		return 0;
+#ifdef CONFIG_ARCH_WANT_BATCHED_UNMAP_TLB_FLUSH
+	pending = current->tlb_ubc.writable;
+#endif
+	if (pending && !watch.seen.unlocks_pending++) {
+		watch.seen.mapped_at_unlock = folio_mapped(folio);
+		watch.seen.dirty_at_unlock = folio_test_dirty(folio);
+	}
+	watch.seen.unlocks++;
+	return 0;
+}
+NOKPROBE_SYMBOL(unlock_pre_handler);
+
+/* arch_tlbbatch_flush(batch): a deferred flush runs */
+static int batch_flush_pre_handler(struct kprobe *kp, struct pt_regs *regs)
+{
+	if (current == READ_ONCE(watch.task))
+		watch.seen.batch_flushes++;
+	return 0;
+}
+NOKPROBE_SYMBOL(batch_flush_pre_handler);
+
+static struct kprobe unlock_probe, batch_flush_probe;
+
+/*
+ * From now until delayed_rmap_unwatch_unlocks(), counts what the calling
+ * thread does: its unlocks of @page's folio, how many of them came while
+ * a flush of a writable TLB entry was pending (current->tlb_ubc.writable),
+ * and its batched flushes.  One watch at a time (-EBUSY); -EOPNOTSUPP
+ * where there is no batched flush or no kprobes (only x86 is wired up).
+ */
+int delayed_rmap_watch_unlocks(struct page *page)
+{
+	int err;
+
+	if (!IS_ENABLED(CONFIG_ARCH_WANT_BATCHED_UNMAP_TLB_FLUSH) ||
+	    !IS_ENABLED(CONFIG_KPROBES) || !IS_ENABLED(CONFIG_X86))
+		return -EOPNOTSUPP;
+	mutex_lock(&watch_lock);
+	if (watching) {
+		err = -EBUSY;
+		goto unlock;
+	}
+	memset(&watch, 0, sizeof(watch));
+	watch.folio = page_folio(page);
+	/* A kprobe cannot be registered twice: fresh ones each time. */
+	unlock_probe = (struct kprobe) {
+		.symbol_name = "folio_unlock",
+		.pre_handler = unlock_pre_handler,
+	};
+	batch_flush_probe = (struct kprobe) {
+		.symbol_name = "arch_tlbbatch_flush",
+		.pre_handler = batch_flush_pre_handler,
+	};
+	err = register_kprobe(&unlock_probe);
+	if (err)
+		goto unlock;
+	err = register_kprobe(&batch_flush_probe);
+	if (err) {
+		unregister_kprobe(&unlock_probe);
+		goto unlock;
+	}
+	watching = true;
+	WRITE_ONCE(watch.task, current);
+unlock:
+	mutex_unlock(&watch_lock);
+	return err;
+}
+
+/* Ends the watch (if one is running) and reports what it saw. */
+void delayed_rmap_unwatch_unlocks(struct delayed_rmap_unlocks *seen)
+{
+	mutex_lock(&watch_lock);
+	if (watching) {
+		WRITE_ONCE(watch.task, NULL);
+		/* Waits until no handler runs any more. */
+		unregister_kprobe(&batch_flush_probe);
+		unregister_kprobe(&unlock_probe);
+		watching = false;
+	}
+	*seen = watch.seen;
+	mutex_unlock(&watch_lock);
+}
