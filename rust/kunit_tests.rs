@@ -27,6 +27,12 @@
 //! does (`do_madvise()`), which frees the tables it empties.  Without the
 //! fix of patches/7.2-fix the PMD is cleared before the flush and the case
 //! fails with "page table detached at its TLB flush, expected attached".
+//!
+//! `lru_page_pageout_unlock_order` checks reclaim's batched flush: a dirty
+//! file folio that `MADV_PAGEOUT` unmapped with its TLB flush deferred must
+//! stay locked until that flush (the C parts are in `reclaim.c`).  Without
+//! the fix of patches/7.2-fix it fails with "unlocked with a writable TLB
+//! flush pending".
 
 use super::{
     page_table::pte_table_pfn,

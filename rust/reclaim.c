@@ -83,7 +83,7 @@ struct delayed_rmap_holder *delayed_rmap_hold_mm(void)
 	err = kunit_attach_mm();
 	if (err)
 		return ERR_PTR(err);
-	h = kzalloc(sizeof(*h), GFP_KERNEL);
+	h = kzalloc_obj(*h);
 	if (!h)
 		return ERR_PTR(-ENOMEM);
 	if (!zalloc_cpumask_var(&h->saved, GFP_KERNEL)) {
@@ -253,6 +253,7 @@ static int unlock_pre_handler(struct kprobe *kp, struct pt_regs *regs)
 	watch.seen.unlocks++;
 	return 0;
 }
+
 NOKPROBE_SYMBOL(unlock_pre_handler);
 
 /* arch_tlbbatch_flush(batch): a deferred flush runs */
@@ -262,6 +263,7 @@ static int batch_flush_pre_handler(struct kprobe *kp, struct pt_regs *regs)
 		watch.seen.batch_flushes++;
 	return 0;
 }
+
 NOKPROBE_SYMBOL(batch_flush_pre_handler);
 
 static struct kprobe unlock_probe, batch_flush_probe;

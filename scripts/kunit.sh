@@ -11,8 +11,9 @@
 # directory) as kunit-<mode>.log and judged by kunit-verdict.py with the
 # tree's own KUnit parser:
 #   patched  every case passes, none skipped;
-#   nofix    (the series without the fix) the flush-order cases fail on the
-#            flush order, all others pass, none skipped.
+#   nofix    (the series without the fixes) the flush-order cases fail on
+#            the flush order and the reclaim case on the unlock order, all
+#            others pass, none skipped.
 
 set -euo pipefail
 PROG=kunit
