@@ -64,7 +64,7 @@ KERNEL_FRAGMENTS := $(sort $(wildcard $(REPO)/configs/6.1-*.config))
 S := $(REPO)/scripts
 
 # ------------------------------------------------------------------ targets
-.PHONY: help deps deps-check deps-6.1 deps-check-6.1 deps-plan deps-test check-6.1 fresh-machine-test source-6.1 apply-6.1 kernel-6.1 boot-6.1 \
+.PHONY: help deps deps-check deps-6.1 deps-check-6.1 deps-plan deps-test check-6.1 check-7.2 fresh-machine-test source-6.1 apply-6.1 kernel-6.1 boot-6.1 \
 	boot-smoke checkpatch compile-matrix series-bisect typecheck check \
 	stock-6.1 lostwrite-stock lostwrite-patched lostwrite kernel-6.1-nofix lostwrite-nofix \
 	measure-lostwrite kunit-6.1 kunit-6.1-nofix source-7.2 apply-7.2 kernel-7.2 kernel-7.2-mutation boot-7.2 module-7.2 style-7.2 rust-module-7.2 rust-module-7.2-mutation rust-module-7.2-nofix lostwrite-7.2 lostwrite-7.2-madv \
@@ -78,58 +78,33 @@ help:
 	@echo 'Targets:'
 	@echo '  help            this text (default)'
 	@echo '  deps            install every tool (Debian packages, virtme-ng); idempotent, root'
-	@echo '  deps-check      only check that every tool is installed'
 	@echo '  deps-6.1        install the tools of the 6.1 steps only (no Rust, clang 19, bindgen); root'
-	@echo '  deps-check-6.1  only check those'
 	@echo '  deps-plan       what deps would install (refreshes stale apt lists, apt-get -s); root'
 	@echo '  deps-test       deps.sh on missing and stale apt lists and a bad STOCK_ABI (private apt state); root'
 	@echo '  fresh-machine-test  deps-6.1 + check-6.1, deps + deps-check in new bookworm roots with stale lists; root'
-	@echo '  source-6.1      fetch Debian linux-source-6.1 into $$(CACHE_DIR)/src/linux-6.1'
-	@echo '  apply-6.1       reset that tree to pristine and apply $$(PATCHES_DIR)/series'
-	@echo '  kernel-6.1      build the slim x86_64 test kernel (configs/6.1-*.config)'
-	@echo '  boot-6.1        boot it with virtme-ng and run CMD in the guest (its exit status)'
-	@echo '  boot-smoke      boot it and check that the guest runs it (uname -r)'
-	@echo '  checkpatch      checkpatch.pl --strict on every patch of the series: 0/0/0 required'
-	@echo '  compile-matrix  mm/ + arch mm code for x86_64 SMP, x86_64 !SMP, arm64, s390x; no warnings'
-	@echo '  series-bisect   the same matrix for every prefix of the series (each patch builds)'
-	@echo '  typecheck       encoded page pointers: compile-time rules hold (and can fail)'
-	@echo '  kunit-6.1       boot it, run the mmu_gather KUnit suite: every case must pass'
+	@echo '  boot-6.1        boot the 6.1 test kernel with virtme-ng and run CMD in the guest (its exit status)'
 	@echo '  stock-6.1       unpack Debian 12'"'"'s stock kernel (linux-image-$$(STOCK_ABI)-amd64) in the cache'
-	@echo '  lostwrite-stock   lost-write selftest on the stock kernel + amplifier: must lose writes'
-	@echo '  lostwrite-patched lost-write selftest on the patched kernel, amplified and plain: must not'
-	@echo '  kernel-6.1-nofix  the test kernel with only the fixes (FIX_SUBJECT, RECLAIM_FIX_SUBJECT: patches 4, 5) reverted'
-	@echo '  kunit-6.1-nofix   the KUnit suite on it: the flush-order and reclaim cases must fail, the rest pass'
-	@echo '  lostwrite-nofix   lost-write selftest on it + amplifier: must lose writes (zap and MADV_PAGEOUT)'
-	@echo '  lostwrite       all three'
+	@echo '  lostwrite       lostwrite-stock, lostwrite-nofix and lostwrite-patched'
 	@echo '  measure-lostwrite long form: MEASURE_RUNS x MEASURE_SECONDS per variant (not in check),'
 	@echo '                  on the kernels in MEASURE_KERNELS (stock nofix patched)'
 	@echo '  source-7.2      fetch Debian sid'"'"'s linux-source-7.x = LINUX7_VERSION (private apt state)'
 	@echo '  apply-7.2       apply patches/7.2 (kernel crate bindings the Rust module needs)'
-	@echo '  kernel-7.2      build the slim 7.x kernel with Rust (configs/7.2-test.config)'
-	@echo '  kernel-7.2-mutation  the same kernel with patches/7.2-mutation (incremental, image kept apart)'
-	@echo '  boot-7.2        boot it and run CMD in the guest'
-	@echo '  module-7.2      build the Rust module (rust/) against it, outside the repository'
-	@echo '  style-7.2       checkpatch of patches/7.2*, rustfmt and CLIPPY=1 of rust/'
-	@echo '  rust-module-7.2 load the Rust module in a 7.x guest: KUnit suite delayed_rmap + selftests/rust_device.c'
-	@echo '  rust-module-7.2-mutation  the same on the mutant: the flush-order cases must fail'
-	@echo '  rust-module-7.2-nofix  the same without patches/7.2-fix: the whole-PTE-table and reclaim cases must fail'
-	@echo '  lostwrite-7.2   lost-write selftest on 7.x (upstream fix): measured, must not lose'
-	@echo '  lostwrite-7.2-mutation  lost-write on the 7.x mutant + amplifier: must lose writes (LW_MUST_LOSE_7)'
-	@echo '  kernel-7.2-nofix  7.x with only the patches of patches/7.2-fix reverted (incremental, image kept apart)'
-	@echo '  lostwrite-7.2-nofix  lost-write on it + amplifier: madv_dontneed_table and madv_pageout_table must lose writes'
+	@echo '  boot-7.2        boot the 7.x kernel and run CMD in the guest'
+	@echo '  module-7.2      build the Rust module (rust/) against the 7.x kernel, outside the repository'
 	@echo '  stock-7.2       unpack Debian sid'"'"'s stock 7.x (linux-binary-$$(STOCK7_RELEASE)) and prepare its module headers'
-	@echo '  lostwrite-stock-7.2  lost-write on it, amplified and plain: madv_dontneed_table must lose writes'
 	@echo '  measure-lostwrite-7.2 long form of madv_dontneed_table: MEASURE_RUNS x MEASURE_SECONDS on MEASURE_KERNELS_7 (stock nofix fixed)'
 	@echo '  flush-count     TLB flushes per MADV_DONTNEED / MADV_PAGEOUT of a dirty PTE table, 6.1 and 7.2 with and without the fixes'
-	@echo '  pt-reclaim      does MADV_DONTNEED of whole PTE tables free them? stock/patched 6.1 must keep, stock/fixed 7.2 free'
 	@echo '  trace-lostwrite-7.2  a lost-write run with the kprobe tracer (TRACE_KERNEL=mutation|upstream|nofix|stock; TRACE_AMPLIFY=1)'
-	@echo '  stale-tlb-7.2   TLB guarantee: no store after munmap/MAP_FIXED/MADV_DONTNEED/truncate returned (STALE_RUNS, STALE_SECONDS)'
-	@echo '  stale-tlb-6.1   the same on the patched 6.1 kernel'
-	@echo '  lostwrite-7.2-madv  issue 6: the paced MADV_DONTNEED variant on 7.x, measured (MADV_RUNS, MADV_SECONDS, LW_MADV_ARGS, LW_FS, VNG_CPUS)'
-	@echo '  check           every step of Documentation/testing.rst (not deps, the measurements, the trace) and a verdict'
-	@echo '  check-6.1       only its 6.1 steps, with only the tools of deps-6.1'
+	@echo '  lostwrite-7.2-madv  the paced MADV_DONTNEED variant on 7.x, measured (MADV_RUNS, MADV_SECONDS, LW_MADV_ARGS, LW_FS, VNG_CPUS)'
+	@echo '  check           every step below and a verdict (STEPS='"'"'a b'"'"': only those, in table order)'
+	@echo '  check-6.1       only the 6.1 steps, with only the tools of deps-6.1'
+	@echo '  check-7.2       only the 7.x steps (Rust module, 7.x lost-write and controls)'
+	@echo
+	@echo 'Steps of make check, in order (scripts/steps.tsv), each a target of its own:'
+	@awk -F'\t' '!/^#/ && NF { printf "  %-25s %s [%s]\n", $$1, $$6, $$5 }' '$(S)/steps.tsv'
 	@echo
 	@echo 'Variables (current value):'
+	@echo '  STEPS        = $(STEPS)  (make check: only these steps)'
 	@echo '  CACHE_DIR    = $(CACHE_DIR)'
 	@echo '  KDIR         = $(KDIR)  (your own 6.1.y tree: no fetch, no series)'
 	@echo '  JOBS         = $(JOBS)'
@@ -591,8 +566,23 @@ lostwrite-7.2-madv: kernel-7.2
 		'$(TREE_7)/tools/testing/selftests' \
 		'$(SELFTEST_BUILD)/madv-$(LINUX7_SERIES)' '$(RESULTS)/lostwrite-7.2-madv.txt'
 
+# The steps and their order: scripts/steps.tsv.  STEPS='a b' runs only
+# those (checked here, at parse time).
+STEPS ?=
+STEP_NAMES := $(shell awk -F'\t' '!/^\#/ && NF { print $$1 }' '$(S)/steps.tsv')
+ifneq ($(filter-out $(STEP_NAMES),$(STEPS)),)
+$(error STEPS: unknown step(s): $(filter-out $(STEP_NAMES),$(STEPS)) (the steps are in scripts/steps.tsv; make help lists them))
+endif
 check:
+ifneq ($(strip $(STEPS)),)
+	@CHECK_STEPS='$(strip $(STEPS))' $(S)/check.sh '$(RESULTS)' steps $(MAKE) -f '$(REPO)/Makefile'
+else
 	@$(S)/check.sh '$(RESULTS)' all $(MAKE) -f '$(REPO)/Makefile'
+endif
+
+# The 7.x steps only.
+check-7.2:
+	@$(S)/check.sh '$(RESULTS)' 7.2 $(MAKE) -f '$(REPO)/Makefile'
 
 # The 6.1 steps only: what a 6.1 user (stable or distro maintainer) needs,
 # with only the tools of make deps-6.1 (no Rust, clang 19 or bindgen).

@@ -1,21 +1,23 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Run the steps of `make check` (or `make check-6.1`) and print the verdict
-# block.
+# Run the steps of `make check` (or check-6.1, check-7.2, STEPS=...) and
+# print the verdict block.
 #
 #   check.sh <results-dir> <set> <make-command>...
 #
-# <set>: all (every step: the 6.1 series and 7.2 with Rust) or 6.1 (only the
-# steps of the 6.1 series, which need only `make deps-6.1`'s tools; the
-# others are listed as left out, with the reason).
-# Runs "<make-command> <step>" for each step.  deps-check, source-6.1 and
-# apply-6.1 stop the run when they fail; checkpatch, compile-matrix and
-# kernel-6.1 are independent, so a failure is recorded and the next step
-# still runs (the steps that need a kernel are skipped when it did not
-# build: skipped counts as failed).  The 7.2 steps (Rust module) follow the
-# 6.1 ones.  Each
-# step leaves a one-line summary in <results-dir>/<step>.txt.
+# The steps, their order, what each needs and whether a failure stops the
+# run come from scripts/steps.tsv, the one list of them.  <set>:
+#   all    every step (groups deps, 6.1, 7.2)
+#   6.1    the 6.1 series only (deps-6.1, 6.1), which needs only
+#          `make deps-6.1`'s tools; the 7.2 steps are listed as left out
+#   7.2    Linux 7.x and the Rust module only (deps, 7.2)
+#   steps  the steps named in $CHECK_STEPS, in the table's order
+# Runs "<make-command> <step>" for each step.  A step whose on-fail column
+# says stop ends the run when it fails; a step whose needed step did not
+# pass in this run is skipped (skipped counts as failed).  Each step leaves
+# a one-line summary in <results-dir>/<step>.txt; the verdict's first
+# column is the step, the target to re-run.
 
 set -euo pipefail
 PROG=check
@@ -23,45 +25,74 @@ KEEP_MAKEFLAGS=1 # the steps are run by the top-level make: keep its variables
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-[[ $# -ge 3 ]] || die "usage: $0 <results-dir> <6.1|all> <make-command>..."
+[[ $# -ge 3 ]] || die "usage: $0 <results-dir> <all|6.1|7.2|steps> <make-command>..."
 results=$1 set=$2
 shift 2
 lock_cache
-steps_6_1=(source-6.1 apply-6.1 checkpatch compile-matrix series-bisect kernel-6.1 typecheck boot-smoke
-	kunit-6.1 lostwrite-stock lostwrite-patched kernel-6.1-nofix kunit-6.1-nofix lostwrite-nofix stale-tlb-6.1)
-steps_7_2=(kernel-7.2 style-7.2 rust-module-7.2 lostwrite-7.2 stale-tlb-7.2 lostwrite-stock-7.2 pt-reclaim
-	kernel-7.2-nofix rust-module-7.2-nofix lostwrite-7.2-nofix kernel-7.2-mutation
-	rust-module-7.2-mutation lostwrite-7.2-mutation)
+table=$(dirname "$0")/steps.tsv
+[[ -f $table ]] || die "$table not found"
+
+declare -A group needs on_fail
+all_steps=()
+while IFS=$'\t' read -r step grp need fail _expects _what; do
+	[[ -z $step || $step == \#* ]] && continue
+	[[ -n $_what ]] || die "$table: row '$step' has not six tab-separated columns"
+	all_steps+=("$step")
+	group[$step]=$grp
+	needs[$step]=${need#-}
+	on_fail[$step]=$fail
+done <"$table"
+
+# The steps of a run, in table order: those whose group is listed.
+select_groups() {
+	local step g
+	for step in "${all_steps[@]}"; do
+		for g in "$@"; do
+			[[ ${group[$step]} == "$g" ]] && printf '%s\n' "$step"
+		done
+	done
+}
+left_out=()
 case $set in
-all) steps=(deps-check "${steps_6_1[@]}" "${steps_7_2[@]}") left_out=() ;;
-6.1) steps=(deps-check-6.1 "${steps_6_1[@]}") left_out=("${steps_7_2[@]}") ;;
-*) die "unknown set '$set' (6.1 or all)" ;;
+all) mapfile -t steps < <(select_groups deps 6.1 7.2) ;;
+6.1)
+	mapfile -t steps < <(select_groups deps-6.1 6.1)
+	mapfile -t left_out < <(select_groups 7.2)
+	;;
+7.2) mapfile -t steps < <(select_groups deps 7.2) ;;
+steps)
+	read -ra wanted <<<"${CHECK_STEPS:-}"
+	((${#wanted[@]})) || die "set 'steps' needs the steps in CHECK_STEPS"
+	for w in "${wanted[@]}"; do
+		[[ -n ${group[$w]:-} ]] || die "unknown step '$w' (the steps are in scripts/steps.tsv)"
+	done
+	steps=()
+	for step in "${all_steps[@]}"; do
+		[[ " ${wanted[*]} " == *" $step "* ]] && steps+=("$step")
+	done
+	;;
+*) die "unknown set '$set' (all, 6.1, 7.2 or steps)" ;;
 esac
-fatal=" deps-check deps-check-6.1 source-6.1 apply-6.1 "
-# A step that needs a kernel is skipped (and counts as failed) when the step
-# building that kernel did not pass.
-declare -A needs=(
-	[typecheck]=kernel-6.1 [boot-smoke]=kernel-6.1 [kunit-6.1]=kernel-6.1
-	[lostwrite-patched]=kernel-6.1 [stale-tlb-6.1]=kernel-6.1
-	[kunit-6.1-nofix]=kernel-6.1-nofix [lostwrite-nofix]=kernel-6.1-nofix
-	[style-7.2]=kernel-7.2 [rust-module-7.2]=kernel-7.2 [kernel-7.2-mutation]=kernel-7.2
-	[lostwrite-7.2]=kernel-7.2 [stale-tlb-7.2]=kernel-7.2 [pt-reclaim]=kernel-7.2
-	[kernel-7.2-nofix]=kernel-7.2 [lostwrite-7.2-nofix]=kernel-7.2-nofix
-	[rust-module-7.2-nofix]=kernel-7.2-nofix
-	[rust-module-7.2-mutation]=kernel-7.2-mutation [lostwrite-7.2-mutation]=kernel-7.2-mutation
-)
 
 rm -rf "$results"
 mkdir -p "$results"
+# Each passing step's time, kept across runs (the last one is shown).
+times=${results%/}-times.tsv
 declare -A status
-passed=0 total_start=$SECONDS
+passed=0 total_start=$SECONDS k=0
 for step in "${steps[@]}"; do
-	if [[ -n ${needs[$step]:-} && ${status[${needs[$step]}]:-} != PASS ]]; then
+	k=$((k + 1))
+	need=${needs[$step]}
+	# A needed step that is not part of this run is make's business (the
+	# target's prerequisites); one that ran must have passed.
+	if [[ -n $need && -n ${status[$need]:-} && ${status[$need]} != PASS ]]; then
 		status[$step]=SKIP
+		echo "=== check [$k/${#steps[@]}]: $step: skipped ($need did not pass)"
 		continue
 	fi
 	echo
-	echo "=== check: $step"
+	last=$(awk -F'\t' -v s="$step" '$1 == s { t = $2 } END { print t }' "$times" 2>/dev/null || true)
+	echo "=== check [$k/${#steps[@]}]: $step${last:+ (last run: $last s)}"
 	start=$SECONDS
 	if "$@" "$step"; then
 		status[$step]=PASS
@@ -69,43 +100,31 @@ for step in "${steps[@]}"; do
 	else
 		status[$step]=FAIL
 	fi
-	echo "=== check: $step: ${status[$step]} ($((SECONDS - start)) s)"
-	if [[ ${status[$step]} == FAIL && $fatal == *" $step "* ]]; then
+	echo "=== check [$k/${#steps[@]}]: $step: ${status[$step]} ($((SECONDS - start)) s)"
+	[[ ${status[$step]} == PASS ]] && printf '%s\t%s\n' "$step" "$((SECONDS - start))" >>"$times"
+	if [[ ${status[$step]} == FAIL && ${on_fail[$step]} == stop ]]; then
 		break
 	fi
 done
 
 line() {
-	local step=$1 label=$2 text
+	local step=$1 text
 	text=$(cat "$results/$step.txt" 2>/dev/null || true)
 	case ${status[$step]:-SKIP} in
 	FAIL) text=${text:-failed (see its output above)} ;;
 	SKIP) text=${text:-not run} ;;
 	esac
-	printf '  %-4s  %-15s %s\n' "${status[$step]:-SKIP}" "$label" "${text:--}"
+	printf '  %-4s  %-24s %s\n' "${status[$step]:-SKIP}" "$step" "${text:--}"
 }
 
-declare -A label=(
-	[apply-6.1]="series" [checkpatch]="checkpatch" [compile-matrix]="compile matrix"
-	[series-bisect]="each patch" [kernel-6.1]="kernel" [typecheck]="encoded ptrs" [boot-smoke]="boot"
-	[kunit-6.1]="KUnit" [lostwrite-stock]="stock 6.1" [lostwrite-patched]="patched 6.1"
-	[kernel-6.1-nofix]="kernel, no fix" [kunit-6.1-nofix]="KUnit, no fix" [lostwrite-nofix]="6.1 no fix"
-	[stale-tlb-6.1]="TLB, 6.1" [kernel-7.2]="7.2 kernel" [style-7.2]="7.2 style"
-	[rust-module-7.2]="Rust module" [lostwrite-7.2]="7.2 lost-write" [stale-tlb-7.2]="TLB, 7.2"
-	[lostwrite-stock-7.2]="stock 7.2" [pt-reclaim]="PT reclaim" [kernel-7.2-nofix]="7.2, no fix" [lostwrite-7.2-nofix]="7.2 no fix lw"
-	[rust-module-7.2-nofix]="Rust, no fix"
-	[kernel-7.2-mutation]="7.2 mutant" [rust-module-7.2-mutation]="Rust, mutant"
-	[lostwrite-7.2-mutation]="7.2 mutant lw"
-)
-
 echo
-if [[ $set == all ]]; then
-	echo "==================== delayed-rmap: make check ===================="
-else
-	echo "================== delayed-rmap: make check-$set =================="
-fi
+case $set in
+all) echo "==================== delayed-rmap: make check ====================" ;;
+steps) echo "============ delayed-rmap: make check STEPS='${CHECK_STEPS}' ============" ;;
+*) echo "================== delayed-rmap: make check-$set ==================" ;;
+esac
 for step in "${steps[@]}"; do
-	[[ -n ${label[$step]:-} ]] && line "$step" "${label[$step]}"
+	line "$step"
 done
 if ((${#left_out[@]} > 0)); then
 	echo "  left out (Linux 7.2 with Rust: needs 'make deps' and 'make check'):"
