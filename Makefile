@@ -588,3 +588,18 @@ check-7.2:
 # with only the tools of make deps-6.1 (no Rust, clang 19 or bindgen).
 check-6.1:
 	@$(S)/check.sh '$(RESULTS)' 6.1 $(MAKE) -f '$(REPO)/Makefile'
+
+# Numeric and enumerated settings are checked when make reads this file (in
+# well under a second), not when a script first uses them, possibly after
+# a kernel build.
+strip_digits = $(subst 0,,$(subst 1,,$(subst 2,,$(subst 3,,$(subst 4,,$(subst 5,,$(subst 6,,$(subst 7,,$(subst 8,,$(subst 9,,$(1)))))))))))
+check_number = $(if $(or $(call strip_digits,$($(1))),$(filter-out 1,$(words $($(1))))),$(error $(1) must be a number (got '$($(1))')))
+check_positive = $(call check_number,$(1))$(if $(subst 0,,$($(1))),,$(error $(1) must be at least 1 (got '$($(1))')))
+check_words = $(if $(filter-out $(2),$($(1))),$(error $(1): unknown value(s) '$(filter-out $(2),$($(1)))' (choose from: $(2))))
+$(foreach v,JOBS VNG_CPUS LW_SECONDS LW_RUNS LW_TABLE_SECONDS LW_NOFIX_RUNS MEASURE_RUNS MEASURE_SECONDS \
+	STALE_RUNS STALE_SECONDS MADV_RUNS MADV_SECONDS,$(call check_positive,$(v)))
+$(call check_number,LW_DELAY_US)
+$(call check_words,MEASURE_KERNELS,stock nofix patched)
+$(call check_words,MEASURE_KERNELS_7,stock nofix fixed)
+$(call check_words,TRACE_KERNEL,mutation upstream nofix stock)
+$(if $(LW_FS),$(call check_words,LW_FS,ext4 tmpfs))
