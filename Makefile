@@ -327,7 +327,7 @@ RUST_KMAKE_ARGS := LLVM=-19 RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc RUSTDO
 	BINDGEN=$(BINDGEN) LIBCLANG_PATH=$(LIBCLANG_PATH)
 
 PATCHES_7 := $(REPO)/patches/7.2
-# The fix of the whole-table MADV_DONTNEED race (issue 13), mainline-ready:
+# The fix of the whole-table MADV_DONTNEED race, mainline-ready:
 # the 7.2 kernel of make check has it; kernel-7.2-nofix is the same kernel
 # with only this patch reverted.
 PATCHES_7_FIX := $(REPO)/patches/7.2-fix
@@ -429,7 +429,7 @@ lostwrite-7.2: kernel-7.2
 		'$(TREE_7)/tools/testing/selftests' \
 		'$(SELFTEST_BUILD)/upstream-$(LINUX7_SERIES)' '$(RESULTS)/lostwrite-7.2.txt'
 
-# The controls of patches/7.2-fix (issue 13) run the whole-PTE-table variant
+# The controls of patches/7.2-fix run the whole-PTE-table variant
 # only, LW_TABLE_SECONDS per run (up to LW_MAX_RUNS boots until it lost).
 # Measured on a quiet machine (results.rst): stock lost 6 of 6 x 30 s, within
 # 1.1-2.6 s amplified and 3.9-12 s plain; the kernel without the fix lost 3
@@ -479,7 +479,7 @@ flush-count: kernel-6.1 kernel-6.1-nofix kernel-7.2-nofix
 	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/flush-count.sh '$(RESULTS)/flush-count-7.2.txt' \
 		'fixed-7.2=$(BUILD_7)=$(BUILD_7)' "nofix-7.2=$$(ls '$(NOFIX_7)'/boot/vmlinuz-*)=$(BUILD_7)"
 
-# Long form of issue 13 (not in check): MEASURE_RUNS x MEASURE_SECONDS of
+# Long form of the whole-table variant (not in check): MEASURE_RUNS x MEASURE_SECONDS of
 # the whole-PTE-table variant, amplified and plain, on the kernels in
 # MEASURE_KERNELS_7: stock (Debian sid's), nofix (7.x without
 # patches/7.2-fix), fixed (the 7.x kernel of make check).
@@ -504,7 +504,7 @@ measure-lostwrite-7.2: kernel-7.2-nofix stock-7.2
 
 # The mutation control of the 7.x lost-write runs: on the mutant (no delayed
 # rmap) the selftest must lose writes, judged like lostwrite-nofix, and in
-# the paced MADV_DONTNEED variant of issue 6 too.
+# the paced MADV_DONTNEED variant too.
 LW_MUST_LOSE_7 ?= remap_fixed munmap_mmap madv_dontneed_paced
 lostwrite-7.2-mutation: kernel-7.2-mutation
 	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/lostwrite-7.2-mutation.txt'
@@ -518,7 +518,7 @@ lostwrite-7.2-mutation: kernel-7.2-mutation
 # (default; the mutant loses a write), upstream (the 7.x kernel of make
 # check, with patches/7.2-fix), nofix (without it) or stock (Debian sid's);
 # TRACE_SECONDS, TRACE_DUMP (events kept), LW_ARGS (default -o
-# madv_dontneed_paced; issue 13: -o madv_dontneed_table).
+# madv_dontneed_paced; the whole table: -o madv_dontneed_table).
 TRACE_KERNEL ?= mutation
 trace-lostwrite-7.2: kernel-7.2-mutation
 	@headers='$(BUILD_7)'; kmake='$(RUST_KMAKE_ARGS)'; \
@@ -551,7 +551,7 @@ stale-tlb-6.1: kernel-6.1
 	@STALE_RUNS='$(STALE_RUNS)' STALE_SECONDS='$(STALE_SECONDS)' $(S)/stale-tlb.sh '$(BUILD_6_1)' \
 		'$(HARNESS_6_1)' '$(SELFTEST_BUILD)/stale-tlb-6.1' '$(RESULTS)/stale-tlb-6.1.txt'
 
-# Issue 6: the MADV_DONTNEED setup that lost writes on 7.x (variant
+# The MADV_DONTNEED setup reported to lose writes on 7.x (variant
 # madv_dontneed_paced), measured, not judged: MADV_RUNS runs (default 5) of
 # MADV_SECONDS (default 30) on VNG_CPUS vCPUs.  One factor at a time through
 # LW_ARGS (lost_write options: -i USEC, -n, -m, -w), LW_FS=tmpfs, VNG_CPUS and

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Does MADV_DONTNEED of whole PTE tables free them, per kernel?
-# (selftests/pt_reclaim.c; issue 13: 7.x frees the tables a MADV_DONTNEED
+# (selftests/pt_reclaim.c; 7.x frees the tables a MADV_DONTNEED
 # empties, the path of the whole-table race; 6.1 has no such reclaim.)
 #
 #   pt-reclaim.sh <result-file> <label>=<kernel>=kept|freed...

@@ -32,9 +32,8 @@
  * back edge, where interrupts are taken, between the store and the check.
  * Real hardware can take the interrupt anywhere, so this works there too.
  *
- * madv_dontneed_paced is the setup of the prototype that lost writes on
- * Linux 7.2, where the fix is upstream (issue 6 of the project): no
- * dirtier, and madvise(MADV_DONTNEED) every 10 us (busy-waited: usleep()
+ * madv_dontneed_paced is the setup of a prototype reported to lose writes
+ * on Linux 7.2, where the delayed rmap is upstream: no dirtier, and madvise(MADV_DONTNEED) every 10 us (busy-waited: usleep()
  * sleeps 50 us or more).  Options vary one factor at a time for that
  * investigation: -i (zap interval), -n (no dirtier), -m (flusher without
  * fadvise), -w (flusher on the whole file), -o (run only the variants
@@ -319,7 +318,7 @@ FIXTURE_VARIANT_ADD(lost_write, madv_dontneed) {
 	.mode = ZAP_MADV_DONTNEED,
 };
 
-/* The prototype of issue 6: no dirtier, a zap every 10 us. */
+/* A reported prototype's setup: no dirtier, a zap every 10 us. */
 FIXTURE_VARIANT_ADD(lost_write, madv_dontneed_paced) {
 	.name = "madv_dontneed_paced",
 	.mode = ZAP_MADV_DONTNEED,
@@ -327,7 +326,7 @@ FIXTURE_VARIANT_ADD(lost_write, madv_dontneed_paced) {
 	.no_dirtier = true,
 };
 
-/* The prototype of issue 13: one whole PTE table, dirtier, a zap every 10 us. */
+/* One whole PTE table, dirtier, a zap every 10 us: PT_RECLAIM frees it. */
 FIXTURE_VARIANT_ADD(lost_write, madv_dontneed_table) {
 	.name = "madv_dontneed_table",
 	.mode = ZAP_MADV_DONTNEED,
