@@ -31,12 +31,12 @@
 //! `lru_page_pageout_unlock_order` checks reclaim's batched flush: a dirty
 //! file folio that `MADV_PAGEOUT` unmapped with its TLB flush deferred must
 //! stay locked until that flush (the C parts are in `reclaim.c`).  Without
-//! the fix of patches/7.2-fix it fails with "unlocked with a writable TLB
-//! flush pending".
+//! the fix of patches/7.2-fix it fails with "unlocked before its deferred
+//! TLB flush".
 
 use super::{
     page_table::pte_table_pfn,
-    reclaim::{lru_file, MmHolder, UnlockWatch, Unlocks},
+    reclaim::{lru_file, page_locked, FlushWatch, Flushes, MmHolder},
     DelayedRmapDevice, Range, DEVICE_FOPS, MAX_PAGES,
 };
 use core::{ptr::NonNull, sync::atomic::Ordering};
@@ -104,7 +104,7 @@ const TABLE_FAILURE: &str = "page table detached at its TLB flush, expected atta
 /// What the reclaim case prints when reclaim unlocked the dirty folio
 /// before the flush of its TLB entry (scripts/kunit-verdict.py requires it
 /// without patches/7.2-fix).
-const UNLOCK_FAILURE: &str = "unlocked with a writable TLB flush pending";
+const UNLOCK_FAILURE: &str = "unlocked before its deferred TLB flush";
 
 /// Values of `<uapi/asm-generic/mman-common.h>` for `kunit_vm_mmap()`.
 const PROT_RW: usize = (bindings::PROT_READ | bindings::PROT_WRITE) as usize;
@@ -686,9 +686,10 @@ fn lru_file_page() -> Result<(ARef<File>, PageRef)> {
 
 /// What `MADV_PAGEOUT` did to a dirty page of a file on the file LRU.
 struct Pageout {
-    seen: Unlocks,
+    seen: Flushes,
     mapcount: i32,
     dirty: bool,
+    locked: bool,
     value: u64,
 }
 
@@ -696,7 +697,7 @@ struct Pageout {
 /// writes it (the CPU sets the dirty bit, the page stays clean) and pages
 /// it out with `MADV_PAGEOUT` while a kthread has the mm loaded on a second
 /// CPU, so that reclaim defers the TLB flush of the PTE it clears; the
-/// unlocks of the folio by this thread are watched meanwhile.  Returns
+/// folio is looked at when that flush runs.  Returns
 /// before any assertion: the holder and the watch must end first.
 fn pageout_dirty_lru_page() -> Result<Pageout> {
     let holder = MmHolder::new()?;
@@ -720,7 +721,7 @@ fn pageout_dirty_lru_page() -> Result<Pageout> {
         return Err(EINVAL);
     }
 
-    let watch = UnlockWatch::new(&p)?;
+    let watch = FlushWatch::new(&p)?;
     let advised = madvise(addr, PAGE_SIZE, bindings::MADV_PAGEOUT);
     let seen = watch.stop();
     drop(holder);
@@ -734,6 +735,7 @@ fn pageout_dirty_lru_page() -> Result<Pageout> {
         seen,
         mapcount: p.mapcount(),
         dirty: p.is_dirty(),
+        locked: page_locked(&p),
         value,
     })
 }
@@ -927,29 +929,29 @@ mod tests {
     /// Reclaim unmaps it with its TLB flush deferred, moves the dirty bit
     /// to the folio and keeps the folio (no writeback from a task); it must
     /// not unlock the folio, where writeback could clean it, before that
-    /// flush.  Checked at every unlock of the folio by the test thread:
-    /// no flush of a writable TLB entry may be pending.  The other checks
-    /// show that the scenario ran (the folio was unmapped, the flush was
-    /// deferred and ran, the folio was unlocked) and lost nothing.
+    /// flush.  Checked when the deferred flush runs (a kprobe on
+    /// `arch_tlbbatch_flush()`): the folio, out of the rmap, is still
+    /// locked.  The other checks show that the scenario ran (the folio was
+    /// unmapped, the flush was deferred and ran, the folio ends unlocked)
+    /// and lost nothing.
     #[test]
     fn lru_page_pageout_unlock_order() -> Result {
         let out = pageout_dirty_lru_page()?;
         let s = out.seen;
-        if s.unlocks_pending != 0 {
+        let unlocked_early = s.flushes_unmapped != 0 && !s.locked_at_flush;
+        if unlocked_early {
             pr_err!(
-                "    # lru_page_pageout_unlock_order: folio ({}, {} the rmap) {}, {} of {} unlocks\n",
-                if s.dirty_at_unlock { "dirty" } else { "clean" },
-                if s.mapped_at_unlock { "in" } else { "out of" },
-                UNLOCK_FAILURE,
-                s.unlocks_pending,
-                s.unlocks
+                "    # lru_page_pageout_unlock_order: folio ({}, out of the rmap) {}\n",
+                if s.dirty_at_flush { "dirty" } else { "clean" },
+                UNLOCK_FAILURE
             );
         }
-        assert_eq!(s.unlocks_pending, 0);
+        assert!(!unlocked_early);
         assert_eq!(out.mapcount, 0);
         assert!(out.dirty);
+        assert!(!out.locked);
         assert!(s.batch_flushes >= 1);
-        assert!(s.unlocks >= 1);
+        assert!(s.flushes_unmapped >= 1);
         assert_eq!(out.value, marker(0));
         Ok(())
     }

@@ -2,8 +2,8 @@
 /*
  * What the reclaim case of the delayed_rmap_test module (reclaim.rs) needs
  * and the kernel crate has no API for: a second CPU that has the test mm
- * loaded (a kthread), a file whose folios are on the file LRU, and kprobes
- * that watch the test thread unlock a folio.
+ * loaded (a kthread), a file whose folios are on the file LRU, and a kprobe
+ * that looks at a folio when the test thread's deferred TLB flush runs.
  *
  * shrink_folio_list() unmaps a mapped folio with TTU_BATCH_FLUSH: when
  * another CPU has the mm loaded, the TLB flush of the cleared PTE is
@@ -218,64 +218,60 @@ unmount:
 	return file;
 }
 
-/* --- Watching the unlocks of a folio ------------------------------------- */
+/* Whether @page's folio is locked (the kernel crate has no accessor). */
+bool delayed_rmap_page_locked(struct page *page)
+{
+	return folio_test_locked(page_folio(page));
+}
+
+/* --- Watching a folio at the deferred flushes -------------------------- */
 
 /*
  * watch_lock serialises watches (registration and unregistration of the
- * probes); it is taken with no other lock held and nothing is taken under
- * it but the kprobe core's own locks.  The handlers take no lock: they
- * only count for the one task being watched, which is the task that set
- * the watch up and the only one that writes the counters meanwhile.
+ * probe); it is taken with no other lock held and nothing is taken under
+ * it but the kprobe core's own locks.  The handler takes no lock: it only
+ * counts for the one task being watched, which is the task that set the
+ * watch up and the only one that writes the counters meanwhile.
  */
 static DEFINE_MUTEX(watch_lock);
 static struct {
 	struct folio *folio;
 	struct task_struct *task;
-	struct delayed_rmap_unlocks seen;
+	struct delayed_rmap_flushes seen;
 } watch;
-static bool watching;	/* set: probes registered, under watch_lock */
+static bool watching;	/* set: probe registered, under watch_lock */
 
-/* folio_unlock(folio) */
-static int unlock_pre_handler(struct kprobe *kp, struct pt_regs *regs)
-{
-	struct folio *folio = (struct folio *)regs_get_kernel_argument(regs, 0);
-	bool pending = false;
-
-	if (current != READ_ONCE(watch.task) || folio != watch.folio)
-		return 0;
-#ifdef CONFIG_ARCH_WANT_BATCHED_UNMAP_TLB_FLUSH
-	pending = current->tlb_ubc.writable;
-#endif
-	if (pending && !watch.seen.unlocks_pending++) {
-		watch.seen.mapped_at_unlock = folio_mapped(folio);
-		watch.seen.dirty_at_unlock = folio_test_dirty(folio);
-	}
-	watch.seen.unlocks++;
-	return 0;
-}
-
-NOKPROBE_SYMBOL(unlock_pre_handler);
-
-/* arch_tlbbatch_flush(batch): a deferred flush runs */
+/* arch_tlbbatch_flush(batch): a deferred flush is about to run */
 static int batch_flush_pre_handler(struct kprobe *kp, struct pt_regs *regs)
 {
-	if (current == READ_ONCE(watch.task))
-		watch.seen.batch_flushes++;
+	struct folio *folio = watch.folio;
+
+	if (current != READ_ONCE(watch.task))
+		return 0;
+	watch.seen.batch_flushes++;
+	/* Out of the rmap: its PTE's flush is this one (or was earlier). */
+	if (!folio_mapped(folio) && !watch.seen.flushes_unmapped++) {
+		watch.seen.locked_at_flush = folio_test_locked(folio);
+		watch.seen.dirty_at_flush = folio_test_dirty(folio);
+	}
 	return 0;
 }
 
 NOKPROBE_SYMBOL(batch_flush_pre_handler);
 
-static struct kprobe unlock_probe, batch_flush_probe;
+static struct kprobe batch_flush_probe;
 
 /*
- * From now until delayed_rmap_unwatch_unlocks(), counts what the calling
- * thread does: its unlocks of @page's folio, how many of them came while
- * a flush of a writable TLB entry was pending (current->tlb_ubc.writable),
- * and its batched flushes.  One watch at a time (-EBUSY); -EOPNOTSUPP
- * where there is no batched flush or no kprobes (only x86 is wired up).
+ * From now until delayed_rmap_unwatch_flushes(), counts the deferred
+ * (batched) TLB flushes of the calling thread and records, at the first
+ * one that runs with @page's folio out of the rmap, whether the folio is
+ * locked.  (A probe on folio_unlock() would see the unlock itself, but
+ * (un)registering a probe on so hot a function while another CPU runs it
+ * hung guests under QEMU TCG.)  One watch at a time (-EBUSY);
+ * -EOPNOTSUPP where there is no batched flush or no kprobes (only x86 is
+ * wired up).
  */
-int delayed_rmap_watch_unlocks(struct page *page)
+int delayed_rmap_watch_flushes(struct page *page)
 {
 	int err;
 
@@ -289,23 +285,14 @@ int delayed_rmap_watch_unlocks(struct page *page)
 	}
 	memset(&watch, 0, sizeof(watch));
 	watch.folio = page_folio(page);
-	/* A kprobe cannot be registered twice: fresh ones each time. */
-	unlock_probe = (struct kprobe) {
-		.symbol_name = "folio_unlock",
-		.pre_handler = unlock_pre_handler,
-	};
+	/* A kprobe cannot be registered twice: a fresh one each time. */
 	batch_flush_probe = (struct kprobe) {
 		.symbol_name = "arch_tlbbatch_flush",
 		.pre_handler = batch_flush_pre_handler,
 	};
-	err = register_kprobe(&unlock_probe);
+	err = register_kprobe(&batch_flush_probe);
 	if (err)
 		goto unlock;
-	err = register_kprobe(&batch_flush_probe);
-	if (err) {
-		unregister_kprobe(&unlock_probe);
-		goto unlock;
-	}
 	watching = true;
 	WRITE_ONCE(watch.task, current);
 unlock:
@@ -314,14 +301,13 @@ unlock:
 }
 
 /* Ends the watch (if one is running) and reports what it saw. */
-void delayed_rmap_unwatch_unlocks(struct delayed_rmap_unlocks *seen)
+void delayed_rmap_unwatch_flushes(struct delayed_rmap_flushes *seen)
 {
 	mutex_lock(&watch_lock);
 	if (watching) {
 		WRITE_ONCE(watch.task, NULL);
 		/* Waits until no handler runs any more. */
 		unregister_kprobe(&batch_flush_probe);
-		unregister_kprobe(&unlock_probe);
 		watching = false;
 	}
 	*seen = watch.seen;

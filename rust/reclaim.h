@@ -7,18 +7,18 @@ struct file;
 struct page;
 struct delayed_rmap_holder;
 
-struct delayed_rmap_unlocks {
-	unsigned int unlocks;		/* of the folio, by the watching thread */
-	unsigned int unlocks_pending;	/* ... with a writable flush pending */
-	unsigned int batch_flushes;	/* arch_tlbbatch_flush() by that thread */
-	bool mapped_at_unlock;		/* at the first unlock with one pending */
-	bool dirty_at_unlock;
+struct delayed_rmap_flushes {
+	unsigned int batch_flushes;	/* arch_tlbbatch_flush() by the thread */
+	unsigned int flushes_unmapped;	/* ... with the folio out of the rmap */
+	bool locked_at_flush;		/* at the first of those */
+	bool dirty_at_flush;
 };
 
 struct delayed_rmap_holder *delayed_rmap_hold_mm(void);
 void delayed_rmap_release_mm(struct delayed_rmap_holder *holder);
 struct file *delayed_rmap_lru_file(struct page **pagep);
-int delayed_rmap_watch_unlocks(struct page *page);
-void delayed_rmap_unwatch_unlocks(struct delayed_rmap_unlocks *seen);
+bool delayed_rmap_page_locked(struct page *page);
+int delayed_rmap_watch_flushes(struct page *page);
+void delayed_rmap_unwatch_flushes(struct delayed_rmap_flushes *seen);
 
 #endif

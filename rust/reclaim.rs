@@ -3,8 +3,8 @@
 //! The parts of the reclaim case that `reclaim.c` does in C, as the kernel
 //! crate has no API for them: a kthread that keeps the test mm loaded on a
 //! second CPU (so that reclaim defers its TLB flush), a file whose folios
-//! go to the file LRU (a pseudo filesystem), and kprobes that watch the
-//! test thread unlock a folio.
+//! go to the file LRU (a pseudo filesystem), and a kprobe that looks at a
+//! folio when the test thread's deferred TLB flush runs.
 
 use core::{
     ffi::{c_int, c_void},
@@ -18,21 +18,19 @@ use kernel::{
     prelude::*,
 };
 
-/// What a watch saw (`struct delayed_rmap_unlocks`).
+/// What a watch saw (`struct delayed_rmap_flushes`).
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
-pub(crate) struct Unlocks {
-    /// Unlocks of the folio by the watching thread.
-    pub(crate) unlocks: u32,
-    /// Those of them that came while a flush of a writable TLB entry was
-    /// pending (`current->tlb_ubc.writable`).
-    pub(crate) unlocks_pending: u32,
+pub(crate) struct Flushes {
     /// Deferred (batched) TLB flushes the thread ran: `arch_tlbbatch_flush()`.
     pub(crate) batch_flushes: u32,
-    /// At the first unlock with a flush pending: the folio was mapped.
-    pub(crate) mapped_at_unlock: bool,
-    /// At the first unlock with a flush pending: the folio was dirty.
-    pub(crate) dirty_at_unlock: bool,
+    /// Those of them that ran with the folio out of the rmap: the first is
+    /// the flush of the PTE reclaim cleared.
+    pub(crate) flushes_unmapped: u32,
+    /// At the first of those: the folio was locked.
+    pub(crate) locked_at_flush: bool,
+    /// At the first of those: the folio was dirty.
+    pub(crate) dirty_at_flush: bool,
 }
 
 // Pages and files are passed as `void *`: `struct page` and `struct file`
@@ -41,8 +39,9 @@ extern "C" {
     fn delayed_rmap_hold_mm() -> *mut c_void;
     fn delayed_rmap_release_mm(holder: *mut c_void);
     fn delayed_rmap_lru_file(pagep: *mut *mut c_void) -> *mut c_void;
-    fn delayed_rmap_watch_unlocks(page: *mut c_void) -> c_int;
-    fn delayed_rmap_unwatch_unlocks(seen: *mut Unlocks);
+    fn delayed_rmap_page_locked(page: *mut c_void) -> bool;
+    fn delayed_rmap_watch_flushes(page: *mut c_void) -> c_int;
+    fn delayed_rmap_unwatch_flushes(seen: *mut Flushes);
 }
 
 /// The current KUnit test thread's mm, loaded on a second CPU by a kthread
@@ -95,22 +94,29 @@ pub(crate) unsafe fn lru_file() -> Result<(NonNull<bindings::file>, NonNull<bind
     }
 }
 
-/// Counts, while it lives, what the thread that created it does with the
-/// folio of a page (see `Unlocks`).  One watch at a time (`EBUSY`);
-/// `EOPNOTSUPP` where reclaim has no batched flush or no kprobes.  Not
-/// `Send`: it watches the thread that created it.
-pub(crate) struct UnlockWatch<'a> {
+/// Whether the folio of `page` is locked.
+pub(crate) fn page_locked(page: &Page) -> bool {
+    // SAFETY: `page` is a valid page for the duration of the call.
+    unsafe { delayed_rmap_page_locked(page.as_ptr().cast()) }
+}
+
+/// Counts, while it lives, the deferred TLB flushes of the thread that
+/// created it, and looks at the folio of a page at them (see `Flushes`).
+/// One watch at a time (`EBUSY`); `EOPNOTSUPP` where reclaim has no
+/// batched flush or no kprobes.  Not `Send`: it watches the thread that
+/// created it.
+pub(crate) struct FlushWatch<'a> {
     _page: PhantomData<&'a Page>,
     _thread: PhantomData<*mut ()>,
 }
 
-impl<'a> UnlockWatch<'a> {
-    /// Starts watching the unlocks of `page`'s folio by the current thread.
+impl<'a> FlushWatch<'a> {
+    /// Starts watching the current thread's deferred flushes, and `page`'s
+    /// folio at them.
     pub(crate) fn new(page: &'a Page) -> Result<Self> {
         // SAFETY: `page` is a valid page, and stays valid while the watch
-        // (which borrows it) runs: the probes compare its folio with the
-        // folio being unlocked and look at it only then.
-        to_result(unsafe { delayed_rmap_watch_unlocks(page.as_ptr().cast()) })?;
+        // (which borrows it) runs: the probe looks at its folio only then.
+        to_result(unsafe { delayed_rmap_watch_flushes(page.as_ptr().cast()) })?;
         Ok(Self {
             _page: PhantomData,
             _thread: PhantomData,
@@ -118,23 +124,23 @@ impl<'a> UnlockWatch<'a> {
     }
 
     /// Ends the watch: what it saw.
-    pub(crate) fn stop(self) -> Unlocks {
+    pub(crate) fn stop(self) -> Flushes {
         let seen = Self::end();
         // Ended: `drop()` must not end a watch that may be another's now.
         core::mem::forget(self);
         seen
     }
 
-    fn end() -> Unlocks {
-        let mut seen = Unlocks::default();
+    fn end() -> Flushes {
+        let mut seen = Flushes::default();
         // SAFETY: `seen` is valid for writes; our watch is the one running
         // (only `stop()` and `drop()` end it, once).
-        unsafe { delayed_rmap_unwatch_unlocks(&mut seen) };
+        unsafe { delayed_rmap_unwatch_flushes(&mut seen) };
         seen
     }
 }
 
-impl Drop for UnlockWatch<'_> {
+impl Drop for FlushWatch<'_> {
     fn drop(&mut self) {
         Self::end();
     }

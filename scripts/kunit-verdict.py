@@ -19,15 +19,15 @@ checks the suite against what the mode expects:
                       reverted (the delayed rmap and reclaim's unlock after
                       the flush): the flush-order cases fail, a dirty file
                       page out of the rmap at its TLB flush, and the reclaim
-                      case fails, a dirty folio unlocked with a writable TLB
-                      flush pending.
+                      case fails, a dirty folio unlocked before its deferred
+                      TLB flush.
                       delayed_rmap mutation: 7.x with patches/7.2-mutation:
                       the same, in the Rust suite's flush-order cases.
                       delayed_rmap nofix: 7.x without patches/7.2-fix:
                       shmem_table_flush_order fails, a page table detached
                       (the PMD cleared) at its TLB flush, and
                       lru_page_pageout_unlock_order fails, a dirty folio
-                      unlocked by reclaim with a writable TLB flush pending.
+                      unlocked by reclaim before its deferred TLB flush.
 
 Suites: mmu_gather, the C suite of the 6.1 series (cases from the
 KUNIT_CASE*() lines of mm/mmu_gather_kunit.c in the tree), and
@@ -47,7 +47,7 @@ REPO = os.path.realpath(os.path.join(os.path.dirname(__file__), '..'))
 
 ORDER_FAILURE = 'out of the rmap at its TLB flush, expected in'
 TABLE_FAILURE = 'page table detached at its TLB flush, expected attached'
-UNLOCK_FAILURE = 'unlocked with a writable TLB flush pending'
+UNLOCK_FAILURE = 'unlocked before its deferred TLB flush'
 
 # Per suite: where its cases are listed (relative to the tree or to this
 # repository), how a case is declared, and per unfixed mode the cases that

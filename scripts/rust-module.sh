@@ -16,9 +16,9 @@
 #             every other case and every selftest passes.
 #   nofix     the same kernel without patches/7.2-fix: shmem_table_flush_order
 #             must fail, on a page table detached at its flush, and
-#             lru_page_pageout_unlock_order, on a dirty folio unlocked with
-#             a writable flush pending; every other case and every selftest
-#             passes.
+#             lru_page_pageout_unlock_order, on a dirty folio unlocked
+#             before its deferred TLB flush; every other case and every
+#             selftest passes.
 #
 # Both fail if the module does not load or unload, or if the kernel logged a
 # warning, a BUG or an oops.  The guest's kernel log is kept as
