@@ -231,7 +231,8 @@ bool delayed_rmap_page_locked(struct page *page)
  * probe); it is taken with no other lock held and nothing is taken under
  * it but the kprobe core's own locks.  The handler takes no lock: it only
  * counts for the one task being watched, which is the task that set the
- * watch up and the only one that writes the counters meanwhile.
+ * watch up and the only one that writes the counters meanwhile.  A watch
+ * runs (the probe is registered) while watch.task is set.
  */
 static DEFINE_MUTEX(watch_lock);
 static struct {
@@ -239,7 +240,6 @@ static struct {
 	struct task_struct *task;
 	struct delayed_rmap_flushes seen;
 } watch;
-static bool watching;	/* set: probe registered, under watch_lock */
 
 /* arch_tlbbatch_flush(batch): a deferred flush is about to run */
 static int batch_flush_pre_handler(struct kprobe *kp, struct pt_regs *regs)
@@ -279,7 +279,7 @@ int delayed_rmap_watch_flushes(struct page *page)
 	    !IS_ENABLED(CONFIG_KPROBES) || !IS_ENABLED(CONFIG_X86))
 		return -EOPNOTSUPP;
 	mutex_lock(&watch_lock);
-	if (watching) {
+	if (watch.task) {
 		err = -EBUSY;
 		goto unlock;
 	}
@@ -293,7 +293,6 @@ int delayed_rmap_watch_flushes(struct page *page)
 	err = register_kprobe(&batch_flush_probe);
 	if (err)
 		goto unlock;
-	watching = true;
 	WRITE_ONCE(watch.task, current);
 unlock:
 	mutex_unlock(&watch_lock);
@@ -304,11 +303,10 @@ unlock:
 void delayed_rmap_unwatch_flushes(struct delayed_rmap_flushes *seen)
 {
 	mutex_lock(&watch_lock);
-	if (watching) {
+	if (watch.task) {
 		WRITE_ONCE(watch.task, NULL);
 		/* Waits until no handler runs any more. */
 		unregister_kprobe(&batch_flush_probe);
-		watching = false;
 	}
 	*seen = watch.seen;
 	mutex_unlock(&watch_lock);

@@ -76,7 +76,8 @@ esac
 
 rm -rf "$results"
 mkdir -p "$results"
-# Each passing step's time, kept across runs (the last one is shown).
+# The time of each step's last passing run, one line per step, kept across
+# runs.
 times=${results%/}-times.tsv
 declare -A status
 passed=0 total_start=$SECONDS k=0
@@ -101,7 +102,13 @@ for step in "${steps[@]}"; do
 		status[$step]=FAIL
 	fi
 	echo "=== check [$k/${#steps[@]}]: $step: ${status[$step]} ($((SECONDS - start)) s)"
-	[[ ${status[$step]} == PASS ]] && printf '%s\t%s\n' "$step" "$((SECONDS - start))" >>"$times"
+	if [[ ${status[$step]} == PASS ]]; then
+		{
+			awk -F'\t' -v s="$step" '$1 != s' "$times" 2>/dev/null || true
+			printf '%s\t%s\n' "$step" "$((SECONDS - start))"
+		} >"$times.new"
+		mv "$times.new" "$times"
+	fi
 	if [[ ${status[$step]} == FAIL && ${on_fail[$step]} == stop ]]; then
 		break
 	fi
