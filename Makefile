@@ -162,60 +162,60 @@ else
 endif
 
 apply-6.1: source-6.1
-	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/apply-6.1.txt'
+	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
 ifneq ($(strip $(KDIR)),)
-	@echo "KDIR=$(KDIR) used as is (series not applied)" | tee '$(RESULTS)/apply-6.1.txt'
+	@echo "KDIR=$(KDIR) used as is (series not applied)" | tee '$(RESULTS)/$@/summary.txt'
 else
 	@$(S)/kernel-tree.sh apply '$(SRC_6_1)' '$(PATCHES_DIR)'
 	@n=$$(git -C '$(SRC_6_1)' rev-list --count pristine..HEAD); \
-		echo "series applied ($$n patches)" | tee '$(RESULTS)/apply-6.1.txt'
+		echo "series applied ($$n patches)" | tee '$(RESULTS)/$@/summary.txt'
 endif
 
 kernel-6.1: apply-6.1
-	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/kernel-6.1.txt'
+	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
 	@$(S)/build-kernel.sh '$(TREE_6_1)' '$(BUILD_6_1)' '$(JOBS)' $(KERNEL_FRAGMENTS)
 	@echo "$$(sed -n 's/^release=//p' '$(BUILD_6_1)/.delayed-rmap-built') built ($(BUILD_6_1))" \
-		>'$(RESULTS)/kernel-6.1.txt'
+		>'$(RESULTS)/$@/summary.txt'
 
 # Boots what kernel-6.1 last built completely; does not rebuild.
 boot-6.1:
 	@$(S)/vng-run.sh '$(BUILD_6_1)' "$$CMD"
 
 boot-smoke:
-	@mkdir -p '$(RESULTS)'
-	@$(S)/boot-smoke.sh '$(TREE_6_1)' '$(BUILD_6_1)' '$(RESULTS)/boot-smoke.txt'
+	@mkdir -p '$(RESULTS)/$@'
+	@$(S)/boot-smoke.sh '$(TREE_6_1)' '$(BUILD_6_1)' '$(RESULTS)/$@/summary.txt'
 
 # The mmu_gather KUnit suite is built in (configs/6.1-test.config) and runs
 # at boot; these judge its TAP output.  Both need the kernel built first.
 kunit-6.1:
-	@mkdir -p '$(RESULTS)'
-	@$(S)/kunit.sh patched '$(TREE_6_1)' '$(BUILD_6_1)' '$(RESULTS)/kunit-6.1.txt'
+	@mkdir -p '$(RESULTS)/$@'
+	@$(S)/kunit.sh patched '$(TREE_6_1)' '$(BUILD_6_1)' '$(RESULTS)/$@/summary.txt'
 
 checkpatch: source-6.1
-	@mkdir -p '$(RESULTS)'
-	@$(S)/checkpatch.sh '$(TREE_6_1)' '$(PATCHES_DIR)' '$(RESULTS)/checkpatch.txt'
+	@mkdir -p '$(RESULTS)/$@'
+	@$(S)/checkpatch.sh '$(TREE_6_1)' '$(PATCHES_DIR)' '$(RESULTS)/$@/summary.txt'
 
 compile-matrix: apply-6.1
-	@mkdir -p '$(RESULTS)'
-	@$(S)/compile-matrix.sh '$(TREE_6_1)' '$(BUILD_ROOT)' '$(JOBS)' '$(RESULTS)/compile-matrix.txt'
+	@mkdir -p '$(RESULTS)/$@'
+	@$(S)/compile-matrix.sh '$(TREE_6_1)' '$(BUILD_ROOT)' '$(JOBS)' '$(RESULTS)/$@/summary.txt'
 
 series-bisect: apply-6.1
-	@mkdir -p '$(RESULTS)'
+	@mkdir -p '$(RESULTS)/$@'
 ifneq ($(strip $(KDIR)),)
 	@echo "series bisect: not applicable (KDIR=$(KDIR) is used as is, no series applied)" | \
-		tee '$(RESULTS)/series-bisect.txt'
+		tee '$(RESULTS)/$@/summary.txt'
 else
-	@$(S)/series-bisect.sh '$(TREE_6_1)' '$(BUILD_ROOT)' '$(JOBS)' '$(RESULTS)/series-bisect.txt'
+	@$(S)/series-bisect.sh '$(TREE_6_1)' '$(BUILD_ROOT)' '$(JOBS)' '$(RESULTS)/$@/summary.txt'
 endif
 
 # Needs a complete build of the test kernel (make kernel-6.1).
 typecheck:
-	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/typecheck.txt'
+	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
 	@[[ -f '$(BUILD_6_1)/.delayed-rmap-built' ]] || \
 		{ echo "error: no complete kernel build in $(BUILD_6_1): run make kernel-6.1" >&2; exit 1; }
-	@$(S)/encoded-page-typecheck.sh '$(BUILD_6_1)' | tee '$(RESULTS)/typecheck.log'
-	@echo "typecheck: $$(grep -c '^ok' '$(RESULTS)/typecheck.log')/4 compile-time checks OK" \
-		>'$(RESULTS)/typecheck.txt'
+	@$(S)/encoded-page-typecheck.sh '$(BUILD_6_1)' | tee '$(RESULTS)/$@/typecheck.log'
+	@echo "typecheck: $$(grep -c '^ok' '$(RESULTS)/$@/typecheck.log')/4 compile-time checks OK" \
+		>'$(RESULTS)/$@/summary.txt'
 
 # ------------------------------------------------------ lost-write selftests
 # Debian 12's stock kernel, the negative control (STOCK_ABI=6.1.0-N to pick
@@ -234,17 +234,17 @@ stock-6.1:
 	@$(S)/stock-kernel.sh '$(DEB_DIR)/stock' '$(STOCK_ROOT)' $(STOCK_ABI) >/dev/null
 
 lostwrite-stock: stock-6.1 source-6.1
-	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/lostwrite-stock.txt'
+	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
 	@kimg=$$($(S)/stock-kernel.sh '$(DEB_DIR)/stock' '$(STOCK_ROOT)' $(STOCK_ABI)); \
 		rel=$$(basename "$$kimg"); rel=$${rel#vmlinuz-}; \
 		$(S)/lost-write.sh stock "$$kimg" "/usr/src/linux-headers-$$rel" '$(HARNESS_6_1)' \
-			'$(SELFTEST_BUILD)/stock' '$(RESULTS)/lostwrite-stock.txt'
+			'$(SELFTEST_BUILD)/stock' '$(RESULTS)/$@/summary.txt'
 
 # Needs a complete build of the test kernel (make kernel-6.1).
 lostwrite-patched: source-6.1
-	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/lostwrite-patched.txt'
+	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
 	@$(S)/lost-write.sh patched '$(BUILD_6_1)' '$(BUILD_6_1)' '$(HARNESS_6_1)' \
-		'$(SELFTEST_BUILD)/patched' '$(RESULTS)/lostwrite-patched.txt'
+		'$(SELFTEST_BUILD)/patched' '$(RESULTS)/$@/summary.txt'
 
 # The mutation control: same tree, same config, only the fixes reverted
 # (the zap path, patch 4; reclaim, patch 5).
@@ -257,27 +257,27 @@ kernel-6.1-nofix: apply-6.1
 ifneq ($(strip $(KDIR)),)
 	@echo "error: kernel-6.1-nofix needs the fetched tree with the series applied (not KDIR)" >&2; exit 1
 endif
-	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/kernel-6.1-nofix.txt'
+	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
 	@$(S)/kernel-tree.sh nofix '$(TREE_6_1)' '$(NOFIX_TREE)' '$(FIX_SUBJECT)' '$(RECLAIM_FIX_SUBJECT)'
 	@$(S)/build-kernel.sh '$(NOFIX_TREE)' '$(BUILD_6_1_NOFIX)' '$(JOBS)' $(KERNEL_FRAGMENTS)
 	@echo "$$(sed -n 's/^release=//p' '$(BUILD_6_1_NOFIX)/.delayed-rmap-built') built without the fixes ($(BUILD_6_1_NOFIX))" \
-		>'$(RESULTS)/kernel-6.1-nofix.txt'
+		>'$(RESULTS)/$@/summary.txt'
 
 # Needs make kernel-6.1-nofix.  The negative control of the KUnit suite.
 kunit-6.1-nofix:
-	@mkdir -p '$(RESULTS)'
-	@$(S)/kunit.sh nofix '$(NOFIX_TREE)' '$(BUILD_6_1_NOFIX)' '$(RESULTS)/kunit-6.1-nofix.txt'
+	@mkdir -p '$(RESULTS)/$@'
+	@$(S)/kunit.sh nofix '$(NOFIX_TREE)' '$(BUILD_6_1_NOFIX)' '$(RESULTS)/$@/summary.txt'
 
 # Needs make kernel-6.1-nofix.  It must lose through both doors: the zap
 # (remap_fixed, munmap_mmap) and reclaim (madv_pageout_table, which took
 # 3.7 and 5.9 s amplified on the series without patch 5: LW_TABLE_SECONDS
 # per variant; the zap variants lose within a second).
 lostwrite-nofix: source-6.1
-	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/lostwrite-nofix.txt'
+	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
 	@LW_MUST_LOSE='remap_fixed munmap_mmap madv_pageout_table' LW_MAX_RUNS='$(LW_NOFIX_RUNS)' \
 		LW_ARGS='-o remap_fixed,munmap_mmap,madv_pageout_table' LW_SECONDS='$(LW_TABLE_SECONDS)' \
 		$(S)/lost-write.sh nofix '$(BUILD_6_1_NOFIX)' '$(BUILD_6_1_NOFIX)' '$(HARNESS_6_1)' \
-		'$(SELFTEST_BUILD)/nofix' '$(RESULTS)/lostwrite-nofix.txt'
+		'$(SELFTEST_BUILD)/nofix' '$(RESULTS)/$@/summary.txt'
 
 lostwrite: lostwrite-stock lostwrite-nofix lostwrite-patched
 
@@ -288,7 +288,6 @@ MEASURE_RUNS ?= 10
 MEASURE_SECONDS ?= 60
 MEASURE_KERNELS ?= stock nofix patched
 measure-lostwrite: stock-6.1 kernel-6.1 kernel-6.1-nofix
-	@mkdir -p '$(RESULTS)/measure'
 	@export LW_RUNS=$(MEASURE_RUNS) LW_SECONDS=$(MEASURE_SECONDS) LW_MODES="amplified plain"; \
 		for k in $(MEASURE_KERNELS); do \
 			case $$k in \
@@ -301,7 +300,7 @@ measure-lostwrite: stock-6.1 kernel-6.1 kernel-6.1-nofix
 			*) echo "measure-lostwrite: unknown kernel '$$k' in MEASURE_KERNELS (stock nofix patched)" >&2; exit 1 ;; \
 			esac; \
 			$(S)/lost-write.sh "$$k" "$$1" "$$2" '$(HARNESS_6_1)' \
-				'$(SELFTEST_BUILD)/measure-'"$$k" '$(RESULTS)/measure/'"$$k.txt" || true; \
+				'$(SELFTEST_BUILD)/measure-'"$$k" '$(RESULTS)/$@/'"$$k/summary.txt" || true; \
 		done
 	@echo "measure-lostwrite: verdicts and logs in $(SELFTEST_BUILD)/measure-*/, summaries above"
 
@@ -344,12 +343,12 @@ apply-7.2: source-7.2
 	@$(S)/kernel-tree.sh apply '$(TREE_7)' '$(PATCHES_7_FIX)' '$(PATCHES_7)'
 
 kernel-7.2: apply-7.2
-	@mkdir -p '$(RESULTS)' '$(BUILD_7)'; rm -f '$(RESULTS)/kernel-7.2.txt'
+	@mkdir -p '$(RESULTS)/$@' '$(BUILD_7)'; rm -f '$(RESULTS)/$@/summary.txt'
 	@out=$$(make -s -C '$(TREE_7)' O='$(BUILD_7)' $(RUST_KMAKE_ARGS) rustavailable 2>&1) || \
 		{ echo "$$out" >&2; echo "kernel-7.2: the Rust toolchain is not usable for $(LINUX7_PKG) (run 'make deps' as root)" >&2; exit 1; }
 	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/build-kernel.sh '$(TREE_7)' '$(BUILD_7)' '$(JOBS)' $(KERNEL_FRAGMENTS_7)
 	@echo "$$(sed -n 's/^release=//p' '$(BUILD_7)/.delayed-rmap-built') built with Rust ($(BUILD_7))" \
-		>'$(RESULTS)/kernel-7.2.txt'
+		>'$(RESULTS)/$@/summary.txt'
 
 boot-7.2:
 	@$(S)/vng-run.sh '$(BUILD_7)' "$$CMD"
@@ -360,22 +359,22 @@ boot-7.2:
 PATCHES_7_MUTATION := $(REPO)/patches/7.2-mutation
 MUTANT_7 := $(BUILD_ROOT)/linux-$(LINUX7_SERIES)-mutant
 kernel-7.2-mutation: kernel-7.2
-	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/kernel-7.2-mutation.txt'
+	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
 	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/mutant-kernel.sh '$(TREE_7)' '$(BUILD_7)' '$(JOBS)' \
 		'$(PATCHES_7_MUTATION)' '$(MUTANT_7)'
 	@echo "$$(ls '$(MUTANT_7)'/boot/vmlinuz-*) built with $(notdir $(wildcard $(PATCHES_7_MUTATION)/0*.patch))" \
-		>'$(RESULTS)/kernel-7.2-mutation.txt'
+		>'$(RESULTS)/$@/summary.txt'
 
 # The 7.x kernel without the fix of patches/7.2-fix (reverted on top of the
 # series, built incrementally in BUILD_7 like the mutant, image kept apart):
 # the control of that fix.
 NOFIX_7 := $(BUILD_ROOT)/linux-$(LINUX7_SERIES)-nofix
 kernel-7.2-nofix: kernel-7.2
-	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/kernel-7.2-nofix.txt'
+	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
 	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/mutant-kernel.sh '$(TREE_7)' '$(BUILD_7)' '$(JOBS)' \
 		'revert:$(FIX_7_SUBJECT)|$(RECLAIM_FIX_7_SUBJECT)' '$(NOFIX_7)'
 	@echo "$$(ls '$(NOFIX_7)'/boot/vmlinuz-*) built without '$(FIX_7_SUBJECT)' and '$(RECLAIM_FIX_7_SUBJECT)'" \
-		>'$(RESULTS)/kernel-7.2-nofix.txt'
+		>'$(RESULTS)/$@/summary.txt'
 
 # Debian sid's stock 7.x kernel (linux-binary-$(STOCK7_RELEASE), same Debian
 # version as the source, LINUX7_VERSION), unpacked in the cache, with headers
@@ -395,9 +394,9 @@ module-7.2: kernel-7.2
 # checkpatch --strict on patches/7.2 and patches/7.2-mutation, rustfmt and
 # CLIPPY=1 on rust/.
 style-7.2: module-7.2
-	@mkdir -p '$(RESULTS)'
+	@mkdir -p '$(RESULTS)/$@'
 	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/rust-style.sh '$(TREE_7)' '$(BUILD_7)' '$(BUILD_ROOT)/module-$(LINUX7_SERIES)-clippy' \
-		'$(RESULTS)/style-7.2.txt' '$(PATCHES_7_FIX)' '$(PATCHES_7)' '$(PATCHES_7_MUTATION)'
+		'$(RESULTS)/$@/summary.txt' '$(PATCHES_7_FIX)' '$(PATCHES_7)' '$(PATCHES_7_MUTATION)'
 
 # The Rust module in a 7.x guest: its KUnit suite (delayed_rmap, run at
 # load) and selftests/rust_device.c against its device.  On the kernel of
@@ -405,29 +404,29 @@ style-7.2: module-7.2
 # flush-order cases must fail; without patches/7.2-fix the whole-PTE-table
 # case (shmem_table_flush_order) must fail.
 rust-module-7.2: module-7.2
-	@mkdir -p '$(RESULTS)'
+	@mkdir -p '$(RESULTS)/$@'
 	@$(S)/rust-module.sh upstream '$(TREE_7)' '$(BUILD_7)' '$(MODULE_7)/rust/delayed_rmap_test.ko' \
-		'$(SELFTEST_BUILD)/rust-module-7.2' '$(RESULTS)/rust-module-7.2.txt'
+		'$(SELFTEST_BUILD)/rust-module-7.2' '$(RESULTS)/$@/summary.txt'
 
 rust-module-7.2-mutation: module-7.2 kernel-7.2-mutation
-	@mkdir -p '$(RESULTS)'
+	@mkdir -p '$(RESULTS)/$@'
 	@$(S)/rust-module.sh mutation '$(TREE_7)' "$$(ls '$(MUTANT_7)'/boot/vmlinuz-*)" \
 		'$(MODULE_7)/rust/delayed_rmap_test.ko' \
-		'$(SELFTEST_BUILD)/rust-module-7.2' '$(RESULTS)/rust-module-7.2-mutation.txt'
+		'$(SELFTEST_BUILD)/rust-module-7.2' '$(RESULTS)/$@/summary.txt'
 
 rust-module-7.2-nofix: module-7.2 kernel-7.2-nofix
-	@mkdir -p '$(RESULTS)'
+	@mkdir -p '$(RESULTS)/$@'
 	@$(S)/rust-module.sh nofix '$(TREE_7)' "$$(ls '$(NOFIX_7)'/boot/vmlinuz-*)" \
 		'$(MODULE_7)/rust/delayed_rmap_test.ko' \
-		'$(SELFTEST_BUILD)/rust-module-7.2' '$(RESULTS)/rust-module-7.2-nofix.txt'
+		'$(SELFTEST_BUILD)/rust-module-7.2' '$(RESULTS)/$@/summary.txt'
 
 # The lost-write selftest on 7.x, which has the fix upstream: measured, and
 # judged like the patched 6.1 kernel (no write may be lost).
 lostwrite-7.2: kernel-7.2
-	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/lostwrite-7.2.txt'
+	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
 	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/lost-write.sh upstream '$(BUILD_7)' '$(BUILD_7)' \
 		'$(TREE_7)/tools/testing/selftests' \
-		'$(SELFTEST_BUILD)/upstream-$(LINUX7_SERIES)' '$(RESULTS)/lostwrite-7.2.txt'
+		'$(SELFTEST_BUILD)/upstream-$(LINUX7_SERIES)' '$(RESULTS)/$@/summary.txt'
 
 # The controls of patches/7.2-fix run the whole-PTE-table variant
 # only, LW_TABLE_SECONDS per run (up to LW_MAX_RUNS boots until it lost).
@@ -441,30 +440,30 @@ LW_NOFIX_RUNS ?= 5
 # The control of patches/7.2-fix: on 7.x with only that fix reverted, the
 # whole-PTE-table variant must lose writes (amplified).
 lostwrite-7.2-nofix: kernel-7.2-nofix
-	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/lostwrite-7.2-nofix.txt'
+	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
 	@LW_MUST_LOSE='madv_dontneed_table madv_pageout_table' LW_MAX_RUNS='$(LW_NOFIX_RUNS)' \
 		LW_ARGS='-o madv_dontneed_table,madv_pageout_table' LW_SECONDS='$(LW_TABLE_SECONDS)' \
 		KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/lost-write.sh nofix \
 		"$$(ls '$(NOFIX_7)'/boot/vmlinuz-*)" '$(BUILD_7)' '$(TREE_7)/tools/testing/selftests' \
-		'$(SELFTEST_BUILD)/nofix-$(LINUX7_SERIES)' '$(RESULTS)/lostwrite-7.2-nofix.txt'
+		'$(SELFTEST_BUILD)/nofix-$(LINUX7_SERIES)' '$(RESULTS)/$@/summary.txt'
 
 # Debian sid's stock 7.x, the real-world control of mainline: it must lose
 # writes in the whole-PTE-table variant (amplified or plain).
 lostwrite-stock-7.2: stock-7.2
-	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/lostwrite-stock-7.2.txt'
+	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
 	@LW_MUST_LOSE=madv_dontneed_table LW_MODES='amplified plain' LW_ARGS='-o madv_dontneed_table' \
 		LW_SECONDS='$(LW_TABLE_SECONDS)' $(S)/lost-write.sh stock \
 		'$(STOCK7_ROOT)/boot/vmlinuz-$(STOCK7_RELEASE)' '$(STOCK7_ROOT)/build' \
 		'$(TREE_7)/tools/testing/selftests' '$(SELFTEST_BUILD)/stock-$(LINUX7_SERIES)' \
-		'$(RESULTS)/lostwrite-stock-7.2.txt'
+		'$(RESULTS)/$@/summary.txt'
 
 # Which kernels free the PTE tables a MADV_DONTNEED empties (the path of the
 # whole-table race): 6.1 must keep them, 7.x free them, with the fix too
 # (selftests/pt_reclaim.c, one boot per kernel; a step of check).
 pt-reclaim: stock-6.1 kernel-6.1 stock-7.2 kernel-7.2
-	@mkdir -p '$(RESULTS)'
+	@mkdir -p '$(RESULTS)/$@'
 	@kimg=$$($(S)/stock-kernel.sh '$(DEB_DIR)/stock' '$(STOCK_ROOT)' $(STOCK_ABI)); \
-		$(S)/pt-reclaim.sh '$(RESULTS)/pt-reclaim.txt' "stock-6.1=$$kimg=kept" \
+		$(S)/pt-reclaim.sh '$(RESULTS)/$@/summary.txt' "stock-6.1=$$kimg=kept" \
 			'patched-6.1=$(BUILD_6_1)=kept' \
 			'stock-7.2=$(STOCK7_ROOT)/boot/vmlinuz-$(STOCK7_RELEASE)=freed' \
 			'fixed-7.2=$(BUILD_7)=freed'
@@ -473,10 +472,10 @@ pt-reclaim: stock-6.1 kernel-6.1 stock-7.2 kernel-7.2
 # MADV_DONTNEED of a dirty PTE table (whole, one page less) and MADV_PAGEOUT
 # of it, per zap, on 6.1 and 7.x with and without the fixes.
 flush-count: kernel-6.1 kernel-6.1-nofix kernel-7.2-nofix
-	@mkdir -p '$(RESULTS)'
-	@$(S)/flush-count.sh '$(RESULTS)/flush-count-6.1.txt' 'patched-6.1=$(BUILD_6_1)=$(BUILD_6_1)' \
+	@mkdir -p '$(RESULTS)/$@'
+	@$(S)/flush-count.sh '$(RESULTS)/$@/6.1.txt' 'patched-6.1=$(BUILD_6_1)=$(BUILD_6_1)' \
 		'nofix-6.1=$(BUILD_6_1_NOFIX)=$(BUILD_6_1_NOFIX)'
-	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/flush-count.sh '$(RESULTS)/flush-count-7.2.txt' \
+	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/flush-count.sh '$(RESULTS)/$@/7.2.txt' \
 		'fixed-7.2=$(BUILD_7)=$(BUILD_7)' "nofix-7.2=$$(ls '$(NOFIX_7)'/boot/vmlinuz-*)=$(BUILD_7)"
 
 # Long form of the whole-table variant (not in check): MEASURE_RUNS x MEASURE_SECONDS of
@@ -486,7 +485,6 @@ flush-count: kernel-6.1 kernel-6.1-nofix kernel-7.2-nofix
 MEASURE_KERNELS_7 ?= stock nofix fixed
 MEASURE_LW_ARGS_7 ?= -o madv_dontneed_table
 measure-lostwrite-7.2: kernel-7.2-nofix stock-7.2
-	@mkdir -p '$(RESULTS)/measure'
 	@export LW_RUNS=$(MEASURE_RUNS) LW_SECONDS=$(MEASURE_SECONDS) LW_MODES="amplified plain" \
 		LW_ARGS='$(MEASURE_LW_ARGS_7)'; \
 		for k in $(MEASURE_KERNELS_7); do \
@@ -498,7 +496,7 @@ measure-lostwrite-7.2: kernel-7.2-nofix stock-7.2
 			*) echo "measure-lostwrite-7.2: unknown kernel '$$k' in MEASURE_KERNELS_7 (stock nofix fixed)" >&2; exit 1 ;; \
 			esac; \
 			KMAKE_ARGS="$$kmake" $(S)/lost-write.sh measure "$$1" "$$2" '$(TREE_7)/tools/testing/selftests' \
-				'$(SELFTEST_BUILD)/measure-7-'"$$k" '$(RESULTS)/measure/7-'"$$k.txt" || true; \
+				'$(SELFTEST_BUILD)/measure-7-'"$$k" '$(RESULTS)/$@/'"$$k/summary.txt" || true; \
 		done
 	@echo "measure-lostwrite-7.2: logs in $(SELFTEST_BUILD)/measure-7-*/, summaries above"
 
@@ -507,10 +505,10 @@ measure-lostwrite-7.2: kernel-7.2-nofix stock-7.2
 # the paced MADV_DONTNEED variant too.
 LW_MUST_LOSE_7 ?= remap_fixed munmap_mmap madv_dontneed_paced
 lostwrite-7.2-mutation: kernel-7.2-mutation
-	@mkdir -p '$(RESULTS)'; rm -f '$(RESULTS)/lostwrite-7.2-mutation.txt'
+	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
 	@LW_MUST_LOSE='$(LW_MUST_LOSE_7)' KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/lost-write.sh mutation \
 		"$$(ls '$(MUTANT_7)'/boot/vmlinuz-*)" '$(BUILD_7)' '$(TREE_7)/tools/testing/selftests' \
-		'$(SELFTEST_BUILD)/mutant-$(LINUX7_SERIES)' '$(RESULTS)/lostwrite-7.2-mutation.txt'
+		'$(SELFTEST_BUILD)/mutant-$(LINUX7_SERIES)' '$(RESULTS)/$@/summary.txt'
 
 # One lost-write run on 7.x with the kprobe tracer
 # (selftests/tracer/lw_trace.c): the events of page 0 of the test file and
@@ -541,15 +539,15 @@ trace-lostwrite-7.2: kernel-7.2-mutation
 STALE_RUNS ?= 1
 STALE_SECONDS ?= 5
 stale-tlb-7.2: kernel-7.2
-	@mkdir -p '$(RESULTS)'
+	@mkdir -p '$(RESULTS)/$@'
 	@STALE_RUNS='$(STALE_RUNS)' STALE_SECONDS='$(STALE_SECONDS)' $(S)/stale-tlb.sh '$(BUILD_7)' \
 		'$(TREE_7)/tools/testing/selftests' '$(SELFTEST_BUILD)/stale-tlb-$(LINUX7_SERIES)' \
-		'$(RESULTS)/stale-tlb-7.2.txt'
+		'$(RESULTS)/$@/summary.txt'
 
 stale-tlb-6.1: kernel-6.1
-	@mkdir -p '$(RESULTS)'
+	@mkdir -p '$(RESULTS)/$@'
 	@STALE_RUNS='$(STALE_RUNS)' STALE_SECONDS='$(STALE_SECONDS)' $(S)/stale-tlb.sh '$(BUILD_6_1)' \
-		'$(HARNESS_6_1)' '$(SELFTEST_BUILD)/stale-tlb-6.1' '$(RESULTS)/stale-tlb-6.1.txt'
+		'$(HARNESS_6_1)' '$(SELFTEST_BUILD)/stale-tlb-6.1' '$(RESULTS)/$@/summary.txt'
 
 # The MADV_DONTNEED setup reported to lose writes on 7.x (variant
 # madv_dontneed_paced), measured, not judged: MADV_RUNS runs (default 5) of
@@ -560,11 +558,11 @@ LW_MADV_ARGS ?= -o madv_dontneed_paced
 MADV_RUNS ?= 5
 MADV_SECONDS ?= 30
 lostwrite-7.2-madv: kernel-7.2
-	@mkdir -p '$(RESULTS)'
+	@mkdir -p '$(RESULTS)/$@'
 	@LW_ARGS='$(LW_MADV_ARGS)' LW_RUNS='$(MADV_RUNS)' LW_SECONDS='$(MADV_SECONDS)' \
 		KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/lost-write.sh measure '$(BUILD_7)' '$(BUILD_7)' \
 		'$(TREE_7)/tools/testing/selftests' \
-		'$(SELFTEST_BUILD)/madv-$(LINUX7_SERIES)' '$(RESULTS)/lostwrite-7.2-madv.txt'
+		'$(SELFTEST_BUILD)/madv-$(LINUX7_SERIES)' '$(RESULTS)/$@/summary.txt'
 
 # The steps and their order: scripts/steps.tsv.  STEPS='a b' runs only
 # those (checked here, at parse time).

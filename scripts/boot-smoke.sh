@@ -37,7 +37,7 @@ rc=0
 # The marker keeps the answer apart from boot noise; the command reaches the
 # guest base64-encoded, so the marker cannot match the echoed command line.
 # shellcheck disable=SC2016 # expanded in the guest
-output=$(VNG_TIMEOUT=${VNG_TIMEOUT:-600} "$here/vng-run.sh" "$out" \
+output=$(VNG_CONSOLE=${result:+$(dirname "$result")/console.log} VNG_TIMEOUT=${VNG_TIMEOUT:-600} "$here/vng-run.sh" "$out" \
 	'echo "boot-smoke: uname -r = $(uname -r), $(nproc) CPUs"' 2>&1 | show) || rc=$?
 got=$(sed -n 's/^boot-smoke: uname -r = \([^,]*\),.*/\1/p' <<<"$output" | tr -d '\r' | tail -n1)
 cpus=$(sed -n 's/^boot-smoke: uname -r = [^,]*, \([0-9]*\) CPUs.*/\1/p' <<<"$output" | tr -d '\r' | tail -n1)

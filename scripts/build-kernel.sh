@@ -13,6 +13,10 @@
 # written after make succeeds, so an interrupted or failed build never looks
 # complete (scripts/vng-run.sh refuses to boot without it).  Any warning
 # fails the build (CONFIG_WERROR plus a scan of the log).
+#
+# Kbuild's output goes to <outdir>/.build.log, with a line a minute saying
+# how far it got, and its last 40 lines shown if the build fails;
+# BUILD_VERBOSE=1 shows all of it as it comes.
 
 set -euo pipefail
 PROG=build-kernel
@@ -40,7 +44,25 @@ grep -q '^CONFIG_MODULES=y' "$out/.config" && targets+=(modules)
 log "building ${targets[*]} in $out with $jobs jobs"
 start=$SECONDS
 buildlog=$out/.build.log
-"${kmake[@]}" -j"$jobs" "${targets[@]}" 2>&1 | tee "$buildlog"
+rc=0
+if [[ ${BUILD_VERBOSE:-0} == 1 ]]; then
+	"${kmake[@]}" -j"$jobs" "${targets[@]}" 2>&1 | tee "$buildlog" || rc=${PIPESTATUS[0]}
+else
+	: >"$buildlog"
+	(
+		while sleep 60; do
+			log "still building ($((SECONDS - start)) s): $(grep -c '^  [A-Z]' "$buildlog" || true) files so far, log: $buildlog"
+		done
+	) &
+	heartbeat=$!
+	"${kmake[@]}" -j"$jobs" "${targets[@]}" >"$buildlog" 2>&1 || rc=$?
+	kill "$heartbeat" 2>/dev/null || true
+	wait "$heartbeat" 2>/dev/null || true
+fi
+if ((rc != 0)); then
+	[[ ${BUILD_VERBOSE:-0} == 1 ]] || tail -n 40 "$buildlog" | sed 's/^/    /' >&2
+	die "the build failed (exit status $rc; whole log: $buildlog)"
+fi
 # CONFIG_WERROR (configs/6.1-base.config) turns compiler warnings into
 # errors; objtool, modpost and linker warnings are caught here.
 nwarn=$(count_warnings "$buildlog" "$src" "$out")

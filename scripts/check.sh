@@ -15,9 +15,18 @@
 #   steps  the steps named in $CHECK_STEPS, in the table's order
 # Runs "<make-command> <step>" for each step.  A step whose on-fail column
 # says stop ends the run when it fails; a step whose needed step did not
-# pass in this run is skipped (skipped counts as failed).  Each step leaves
-# a one-line summary in <results-dir>/<step>.txt; the verdict's first
-# column is the step, the target to re-run.
+# pass in this run is skipped (skipped counts as failed).  The verdict's
+# first column is the step, the target to re-run.
+#
+# What a run leaves in <results-dir> (the previous run's is moved to
+# <results-dir>.prev first, one generation kept):
+#   <step>/output.log   everything the step printed
+#   <step>/summary.txt  its one-line summary (written by the step's target)
+#   <step>/...          its logs, consoles, KTAP and TSV data
+#   steps.tsv           step, PASS|FAIL|SKIP, seconds, summary
+#   check.ktap          one test per step, with the step's KTAP nested
+#                       (scripts/ktap.py; reads with `kunit.py parse`)
+#   verdict.txt         the verdict block printed at the end
 
 set -euo pipefail
 PROG=check
@@ -74,12 +83,17 @@ steps)
 *) die "unknown set '$set' (all, 6.1, 7.2 or steps)" ;;
 esac
 
-rm -rf "$results"
+# Nothing of the last run is lost silently: it becomes the previous one.
+if [[ -e $results ]]; then
+	rm -rf "$results.prev"
+	mv "$results" "$results.prev"
+	log "the previous run's results are in $results.prev"
+fi
 mkdir -p "$results"
 # The time of each step's last passing run, one line per step, kept across
 # runs.
 times=${results%/}-times.tsv
-declare -A status
+declare -A status seconds
 passed=0 total_start=$SECONDS k=0
 for step in "${steps[@]}"; do
 	k=$((k + 1))
@@ -95,12 +109,16 @@ for step in "${steps[@]}"; do
 	last=$(awk -F'\t' -v s="$step" '$1 == s { t = $2 } END { print t }' "$times" 2>/dev/null || true)
 	echo "=== check [$k/${#steps[@]}]: $step${last:+ (last run: $last s)}"
 	start=$SECONDS
-	if "$@" "$step"; then
+	mkdir -p "$results/$step"
+	rc=0
+	"$@" "$step" 2>&1 | tee "$results/$step/output.log" || rc=${PIPESTATUS[0]}
+	if ((rc == 0)); then
 		status[$step]=PASS
 		passed=$((passed + 1))
 	else
 		status[$step]=FAIL
 	fi
+	seconds[$step]=$((SECONDS - start))
 	echo "=== check [$k/${#steps[@]}]: $step: ${status[$step]} ($((SECONDS - start)) s)"
 	if [[ ${status[$step]} == PASS ]]; then
 		{
@@ -114,37 +132,47 @@ for step in "${steps[@]}"; do
 	fi
 done
 
-line() {
+summary() {
 	local step=$1 text
-	text=$(cat "$results/$step.txt" 2>/dev/null || true)
+	text=$(head -n1 "$results/$step/summary.txt" 2>/dev/null || true)
 	case ${status[$step]:-SKIP} in
-	FAIL) text=${text:-failed (see its output above)} ;;
-	SKIP) text=${text:-not run} ;;
+	FAIL) text=${text:-failed (output: $results/$step/output.log)} ;;
+	SKIP) text=${text:-not run${needs[$step]:+ (needs ${needs[$step]})}} ;;
 	esac
-	printf '  %-4s  %-24s %s\n' "${status[$step]:-SKIP}" "$step" "${text:--}"
+	printf '%s\n' "${text:--}"
 }
 
-echo
-case $set in
-all) echo "==================== delayed-rmap: make check ====================" ;;
-steps) echo "============ delayed-rmap: make check STEPS='${CHECK_STEPS}' ============" ;;
-*) echo "================== delayed-rmap: make check-$set ==================" ;;
-esac
 for step in "${steps[@]}"; do
-	line "$step"
-done
-if ((${#left_out[@]} > 0)); then
-	echo "  left out (Linux 7.2 with Rust: needs 'make deps' and 'make check'):"
-	echo "    ${left_out[*]}"
+	printf '%s\t%s\t%s\t%s\n' "$step" "${status[$step]:-SKIP}" "${seconds[$step]:-0}" "$(summary "$step")"
+done >"$results/steps.tsv"
+if ! python3 "$(dirname "$0")/ktap.py" check "$results" "$results/steps.tsv" -o "$results/check.ktap"; then
+	log "could not write $results/check.ktap"
 fi
-elapsed=$((SECONDS - total_start))
-echo "  took $((elapsed / 60)) min $((elapsed % 60)) s"
-if ((passed == ${#steps[@]})); then
-	echo "  VERDICT: PASS"
-else
-	echo "  VERDICT: FAIL"
-fi
-echo "=================================================================="
-# Steps skipped or never reached count as failed.
-echo "check: $passed passed, $((${#steps[@]} - passed)) failed"
+
+{
+	echo
+	case $set in
+	all) echo "==================== delayed-rmap: make check ====================" ;;
+	steps) echo "============ delayed-rmap: make check STEPS='${CHECK_STEPS}' ============" ;;
+	*) echo "================== delayed-rmap: make check-$set ==================" ;;
+	esac
+	for step in "${steps[@]}"; do
+		printf '  %-4s  %-24s %s\n' "${status[$step]:-SKIP}" "$step" "$(summary "$step")"
+	done
+	if ((${#left_out[@]} > 0)); then
+		echo "  left out (Linux 7.2 with Rust: needs 'make deps' and 'make check'):"
+		echo "    ${left_out[*]}"
+	fi
+	elapsed=$((SECONDS - total_start))
+	echo "  took $((elapsed / 60)) min $((elapsed % 60)) s"
+	if ((passed == ${#steps[@]})); then
+		echo "  VERDICT: PASS"
+	else
+		echo "  VERDICT: FAIL"
+	fi
+	echo "  results: $results (check.ktap, steps.tsv, <step>/)"
+	echo "=================================================================="
+	# Steps skipped or never reached count as failed.
+	echo "check: $passed passed, $((${#steps[@]} - passed)) failed"
+} | tee "$results/verdict.txt"
 ((passed == ${#steps[@]}))

@@ -42,8 +42,8 @@ for i in "${!labels[@]}"; do
 	build_test_module amplifier "${headers[i]}" "$work/$label"
 	log "$label: booting $(basename "${kernels[i]}")"
 	rc=0
-	out=$(VNG_OPTS="${VNG_OPTS:-} --user root" VNG_TIMEOUT=${VNG_TIMEOUT:-300} \
-		"$here/vng-run.sh" "${kernels[i]}" \
+	out=$(VNG_CONSOLE=$(dirname "$result")/console-$label.log VNG_OPTS="${VNG_OPTS:-} --user root" \
+		VNG_TIMEOUT=${VNG_TIMEOUT:-300} "$here/vng-run.sh" "${kernels[i]}" \
 		"$repo/selftests/run_flush_count.sh -b $work/zap_flush_count -a $work/$label/amplifier/tlb_flush_delay.ko" 2>&1) || rc=$?
 	lines=$(grep '^flushcount: ' <<<"$out" || true)
 	if ((rc != 0)) || [[ $(grep -c . <<<"$lines") != 3 ]]; then

@@ -8,7 +8,8 @@
 #
 # The suite (CONFIG_MMU_GATHER_KUNIT_TEST=y) runs at boot; the guest prints
 # its kernel log, which is kept next to the result file (or in the build
-# directory) as kunit-<mode>.log and judged by kunit-verdict.py with the
+# directory) as kunit-<mode>.log, the guest's console as
+# console-<mode>.log, the suite's KTAP as kunit.ktap, and judged by kunit-verdict.py with the
 # tree's own KUnit parser:
 #   patched  every case passes, none skipped;
 #   nofix    (the series without the fixes) the flush-order cases fail on
@@ -44,9 +45,13 @@ start=$SECONDS
 rc=0
 # The suite has finished before init starts: its results are in the log
 # (with printk timestamps, from which the verdict reports its run time).
-VNG_TIMEOUT=${VNG_TIMEOUT:-900} "$here/vng-run.sh" "$out" dmesg >"$klog" || rc=$?
-((rc == 0)) || die "guest failed (vng exit status $rc); kernel log so far: $klog"
+VNG_CONSOLE=$logdir/console-$mode.log VNG_TIMEOUT=${VNG_TIMEOUT:-900} "$here/vng-run.sh" "$out" dmesg >"$klog" || rc=$?
+((rc == 0)) || die "guest failed (vng exit status $rc); kernel log so far: $klog, console: $logdir/console-$mode.log"
 secs=$((SECONDS - start))
+# The suite's KTAP, for make check's check.ktap.
+[[ -z $result ]] ||
+	python3 "$here/ktap.py" extract --kunit-dir "$src/tools/testing/kunit" "$klog" -o "$logdir/kunit.ktap" ||
+	log "no KTAP in $klog"
 
 rc=0
 verdict=$(python3 "$here/kunit-verdict.py" --tree "$src" --mode "$mode" "$klog") || rc=$?

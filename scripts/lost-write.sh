@@ -45,6 +45,14 @@
 # LW_FS (ext4, default, or tmpfs), VNG_CPUS (guest vCPUs, default 4).  A
 # table per mode and variant (runs with a loss, median time to detection)
 # ends the output.
+#
+# Kept next to <result> (in its directory; the step's directory under
+# make check), per boot <label> (<mode>-<amplified|plain>-<run>):
+# <label>.log (the guest's output), <label>.console.log (the guest kernel's
+# console), <label>.ktap (the selftest's TAP, through scripts/ktap.py), and
+# for all boots runs.tsv: set (the directory's name), kernel release, mode,
+# run, variant, result (lost, none, error), seconds to the loss or of the
+# run, values written and read back at a loss.
 
 set -euo pipefail
 PROG=lost-write
@@ -86,14 +94,26 @@ esac
 
 # Build the selftest and the amplifier (out of the repository).
 mkdir -p "$work"
+art=$(dirname "$result")
+mkdir -p "$art"
+art=$(realpath "$art")
+rm -f "$art"/*.ktap "$art/runs.tsv"
+if [[ -f $kernel ]]; then
+	release=$(basename "$kernel")
+	release=${release#vmlinuz-}
+else
+	release=$(sed -n 's/^release=//p' "$kernel/.delayed-rmap-built" 2>/dev/null || true)
+fi
+printf 'set\tkernel\tmode\trun\tvariant\tresult\tseconds\twrote\tread_back\n' >"$art/runs.tsv"
 build_race_selftest lost_write "$harness" "$work"
 build_test_module amplifier "$headers" "$work"
 amp=$work/amplifier/tlb_flush_delay.ko
 
-# run_guest <label> <amplify: 0|1>: one boot, one run of every variant.
-# Appends the verdict lines, prefixed with the label, to $work/verdicts.
+# run_guest <label> <amplify: 0|1> <run>: one boot, one run of every
+# variant.  Appends the verdict lines, prefixed with the label, to
+# $work/verdicts, and a row per variant to runs.tsv.
 run_guest() {
-	local label=$1 amplify=$2 args out rc cpus
+	local label=$1 amplify=$2 run=$3 args out rc cpus
 	args="-b $work/lost_write -s $LW_SECONDS -F $LW_FS"
 	# A control's later boots run only the variants still to lose (the
 	# last -o wins in lost_write).
@@ -112,9 +132,12 @@ run_guest() {
 	# (vng-run.sh boots once more a guest that died before the runner
 	# started.)
 	rc=0
-	VNG_OPTS="${VNG_OPTS:-} --user root" VNG_TIMEOUT=$((LW_SECONDS * 3 + 240)) \
-		"$here/vng-run.sh" "$kernel" \
+	VNG_CONSOLE=$art/$label.console.log VNG_OPTS="${VNG_OPTS:-} --user root" \
+		VNG_TIMEOUT=$((LW_SECONDS * 3 + 240)) "$here/vng-run.sh" "$kernel" \
 		"$repo/selftests/run_lost_write.sh $args" >"$out" 2>&1 || rc=$?
+	cp "$out" "$art/$label.log"
+	python3 "$here/ktap.py" extract --kunit-dir "$harness/../kunit" "$out" -o "$art/$label.ktap" ||
+		log "$label: no TAP in the guest's output"
 	sed -n "s/^vng-run: \(the guest died before .*\)/$label: \1/p" "$out" >&2
 	if ((rc != 0 && rc != 1)); then
 		sed 's/^/    /' "$out" | tail -n 40
@@ -126,6 +149,18 @@ run_guest() {
 	[[ $cpus == "${VNG_CPUS:-4}" ]] ||
 		die "$label: the guest ran on ${cpus:-an unknown number of} CPUs, not VNG_CPUS=${VNG_CPUS:-4} (log: $out)"
 	grep '^lost-write: ' "$out" | sed "s/^lost-write: /$label: /" | tee -a "$work/verdicts"
+	grep '^lost-write: [a-z_]*: ' "$out" | awk -v set="${art##*/}" -v k="${release:-?}" \
+		-v mode="$( ((amplify)) && echo amplified || echo plain)" -v run="$run" '
+		function num(re,    s) {
+			if (!match($0, re)) return ""
+			s = substr($0, RSTART, RLENGTH); gsub(/[^0-9.]/, "", s); return s
+		}
+		{
+			v = $2; sub(":", "", v)
+			if ($3 == "LOST") r = "lost"; else if ($3 == "no") r = "none"; else r = "error"
+			printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", set, k, mode, run, v, r,
+				num("(after|in) [0-9.]+ s"), num("wrote [0-9]+"), num("read back [0-9]+")
+		}' >>"$art/runs.tsv"
 }
 
 # must_lose_pending: the LW_MUST_LOSE variants without a loss so far.
@@ -145,8 +180,8 @@ done_early=0
 for ((i = 1; i <= runs && !done_early; i++)); do
 	for m in $LW_MODES; do
 		case $m in
-		amplified) run_guest "$mode-amplified-$i" 1 ;;
-		plain) run_guest "$mode-plain-$i" 0 ;;
+		amplified) run_guest "$mode-amplified-$i" 1 "$i" ;;
+		plain) run_guest "$mode-plain-$i" 0 "$i" ;;
 		*) die "LW_MODES: unknown mode '$m'" ;;
 		esac
 		# A control is done as soon as every required variant has lost

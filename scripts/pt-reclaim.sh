@@ -39,8 +39,9 @@ lines=() bad=0
 for i in "${!labels[@]}"; do
 	label=${labels[i]} kernel=${kernels[i]} expect=${expects[i]}
 	rc=0
-	out=$(VNG_TIMEOUT=${VNG_TIMEOUT:-300} "$here/vng-run.sh" "$kernel" \
-		"$work/pt_reclaim /tmp/pt_reclaim $expect" 2>&1) || rc=$?
+	out=$(VNG_CONSOLE=$(dirname "$result")/console-$label.log VNG_TIMEOUT=${VNG_TIMEOUT:-300} \
+		"$here/vng-run.sh" "$kernel" "$work/pt_reclaim /tmp/pt_reclaim $expect" 2>&1) || rc=$?
+	printf '%s\n' "$out" >"$(dirname "$result")/$label.log"
 	line=$(grep -m1 '^pt_reclaim: ' <<<"$out" || true)
 	if [[ -z $line ]]; then
 		tail -n 20 <<<"$out" >&2

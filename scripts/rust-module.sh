@@ -50,6 +50,10 @@ mkdir -p "$work"
 work=$(realpath "$work")
 klog=$work/dmesg-$mode.log
 rm -f "$klog"
+# The step's own files (kept apart per mode): next to the result file.
+art=$work/$mode
+[[ -z $result ]] || art=$(dirname "$result")
+mkdir -p "$art"
 gcc -O2 -Wall -Wextra -Werror -pthread -I"$harness" -o "$work/rust_device" "$repo/selftests/rust_device.c"
 
 # In the guest: load (the suite runs), test, unload; keep the kernel log.
@@ -73,13 +77,21 @@ printf '%s\n' "$guest" >"$work/guest.sh"
 rc=0
 # insmod and rmmod need root in the guest, whoever runs make (as in
 # lost-write.sh); the kernel log is written to the work directory.
-VNG_OPTS="${VNG_OPTS:-} --user root" VNG_RWDIRS="${VNG_RWDIRS:-} $work" VNG_TIMEOUT=${VNG_TIMEOUT:-600} \
+glog=$art/guest.log
+VNG_CONSOLE=$art/console.log VNG_OPTS="${VNG_OPTS:-} --user root" VNG_RWDIRS="${VNG_RWDIRS:-} $work" \
+	VNG_TIMEOUT=${VNG_TIMEOUT:-600} \
 	"$here/vng-run.sh" "$kernel" "sh $work/guest.sh $(realpath "$ko") $work/rust_device $klog" 2>&1 |
-	tee "$work/log" >&2 || rc=$?
-tests=$(grep -E '^# Totals:' "$work/log" | tail -n1 || true)
-line=$(grep -E '^rust-module: tests exit' "$work/log" | tail -n1 || true)
-[[ -n $line && -f $klog ]] || die "the guest did not finish (vng exit status $rc; log: $work/log)"
-((rc == 0)) || die "$line; selftests: ${tests:-no TAP totals} (log: $work/log, kernel log: $klog)"
+	tee "$glog" >&2 || rc=$?
+[[ ! -f $klog ]] || cp "$klog" "$art/dmesg.log"
+kunit_dir=$src/tools/testing/kunit
+python3 "$here/ktap.py" extract --kunit-dir "$kunit_dir" "$glog" -o "$art/rust_device.ktap" ||
+	log "no TAP of rust_device in $glog"
+[[ ! -f $klog ]] || python3 "$here/ktap.py" extract --kunit-dir "$kunit_dir" "$klog" -o "$art/kunit.ktap" ||
+	log "no KTAP in $klog"
+tests=$(grep -E '^# Totals:' "$glog" | tail -n1 || true)
+line=$(grep -E '^rust-module: tests exit' "$glog" | tail -n1 || true)
+[[ -n $line && -f $klog ]] || die "the guest did not finish (vng exit status $rc; log: $glog, console: $art/console.log)"
+((rc == 0)) || die "$line; selftests: ${tests:-no TAP totals} (log: $glog, kernel log: $klog)"
 
 rc=0
 verdict=$(python3 "$here/kunit-verdict.py" --tree "$src" --suite delayed_rmap --mode "$mode" "$klog") || rc=$?

@@ -36,6 +36,10 @@ need gcc gcc
 mkdir -p "$work"
 work=$(realpath "$work")
 build_race_selftest stale_tlb "$harness" "$work"
+# Each run's output, console and TAP: next to the result file.
+art=$work
+[[ -z $result ]] || art=$(dirname "$result")
+mkdir -p "$art"
 
 variants="no_zap madv_dontneed munmap_mmap remap_fixed truncate"
 rm -f "$work/summary"
@@ -43,9 +47,12 @@ for ((i = 1; i <= STALE_RUNS; i++)); do
 	out=$work/run-$i.log
 	log "run $i/$STALE_RUNS: booting $(basename "$kernel"), $cpus_wanted vCPUs, $STALE_SECONDS s per variant"
 	rc=0
-	VNG_TIMEOUT=$((STALE_SECONDS * 4 + 240)) "$here/vng-run.sh" "$kernel" \
+	VNG_CONSOLE=$art/console-$i.log VNG_TIMEOUT=$((STALE_SECONDS * 4 + 240)) "$here/vng-run.sh" "$kernel" \
 		"echo stale-tlb: kernel \$(uname -r), \$(nproc) CPUs; $work/stale_tlb -s $STALE_SECONDS" \
 		>"$out" 2>&1 || rc=$?
+	[[ $art == "$work" ]] || cp "$out" "$art/run-$i.log"
+	python3 "$here/ktap.py" extract --kunit-dir "$harness/../kunit" "$out" -o "$art/run-$i.ktap" ||
+		log "run $i: no TAP in $out"
 	cpus=$(sed -n 's/^stale-tlb: kernel [^,]*, \([0-9]*\) CPUs$/\1/p' "$out")
 	[[ -n $cpus ]] || {
 		tail -n 30 "$out" | sed 's/^/    /'

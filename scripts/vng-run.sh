@@ -37,6 +37,10 @@
 #   VNG_OPTS=...        further vng options, word-split
 #   VNG_BOOT_TRIES=2    boots tried when the guest dies before its command
 #                       starts (1: no retry)
+#   VNG_CONSOLE=<file>  keep the guest kernel's console in <file> (vng
+#                       --verbose: boot messages, warnings, oopses, the panic
+#                       that ended a boot), each boot under a header line;
+#                       its lines are kept out of the command's stderr
 #   CACHE_DIR           where the KVM probe's verdict is cached (per host boot)
 
 set -euo pipefail
@@ -55,6 +59,7 @@ VNG_TIMEOUT=${VNG_TIMEOUT:-0}
 VNG_RWDIRS=${VNG_RWDIRS:-}
 VNG_OPTS=${VNG_OPTS:-}
 VNG_BOOT_TRIES=${VNG_BOOT_TRIES:-2}
+VNG_CONSOLE=${VNG_CONSOLE:-}
 [[ $VNG_BOOT_TRIES =~ ^[1-9]$ ]] ||
 	die "VNG_BOOT_TRIES must be a number from 1 to 9 (got '$VNG_BOOT_TRIES')"
 [[ $VNG_TIMEOUT =~ ^[0-9]+$ ]] ||
@@ -160,6 +165,11 @@ vng_args=(--run "$out" --cpus "$VNG_CPUS" --memory "$VNG_MEMORY")
 for d in $VNG_RWDIRS; do
 	vng_args+=(--rwdir "$d")
 done
+if [[ -n $VNG_CONSOLE ]]; then
+	vng_args+=(--verbose)
+	mkdir -p "$(dirname "$VNG_CONSOLE")"
+	: >"$VNG_CONSOLE"
+fi
 # shellcheck disable=SC2206 # VNG_OPTS is meant to be word-split
 vng_args+=($VNG_OPTS)
 started="vng-run: guest command starting"
@@ -173,6 +183,15 @@ run=(vng "${vng_args[@]}")
 # written to them before is wiped out.  Hand vng pipes instead, keeping
 # stdout and stderr apart (stderr is also copied to a file, to look for the
 # guest's start line); the exit status comes back through a file.
+# With VNG_CONSOLE, the console (printk lines, "[    1.234567] ...") shares
+# vng's stderr with the command's: it goes to the console file only.
+console_split() {
+	if [[ -n $VNG_CONSOLE ]]; then
+		tee -a "$VNG_CONSOLE" | { grep --line-buffered -avE $'^\r?\\[ *[0-9]+\\.[0-9]+\\]' || true; }
+	else
+		cat
+	fi
+}
 rc_file=$(mktemp)
 err_file=$(mktemp)
 trap 'rm -f "$rc_file" "$err_file"' EXIT
@@ -180,13 +199,14 @@ for ((try = 1; ; try++)); do
 	boot_of=
 	((try == 1)) || boot_of=", boot $try of $VNG_BOOT_TRIES"
 	log >&2 "booting $release with $VNG_CPUS vCPUs, $VNG_MEMORY$boot_of"
+	[[ -z $VNG_CONSOLE ]] || echo "=== vng-run: boot $try: $release, $accel, $(date -u +%FT%TZ)" >>"$VNG_CONSOLE"
 	: >"$rc_file"
 	{
 		{
 			rc=0
 			"${run[@]}" </dev/null || rc=$?
 			echo "$rc" >"$rc_file"
-		} 2>&1 1>&3 3>&- | tee "$err_file" >&2
+		} 2>&1 1>&3 3>&- | tee "$err_file" | console_split >&2
 	} 3>&1 | cat
 	rc=$(<"$rc_file")
 	[[ -n $rc ]] || die "lost the exit status of vng"

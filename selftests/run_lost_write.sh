@@ -21,8 +21,8 @@
 #       variants it skips get no verdict line
 #
 # Prints the TAP of the test, then one verdict line per variant:
-#   lost-write: <variant>: LOST (wrote X, read back Y after T s)
-#   lost-write: <variant>: no loss in T s
+#   lost-write: <variant>: LOST (after T s: wrote X, read back Y)
+#   lost-write: <variant>: no loss (in T s)
 #   lost-write: <variant>: ERROR (...)
 # Exit status, kselftest style: 0 no write lost, 1 a write was lost (the
 # kernel under test has the bug), 2 set-up failure or a variant that could

@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""KTAP documents of the steps of `make check`: extract, nest, write check.ktap.
+
+    ktap.py extract --kunit-dir <dir> <log> [-o <out.ktap>]
+    ktap.py check <results-dir> <status.tsv> [-o <out.ktap>]
+
+extract: the (K)TAP lines of a kernel or guest log, found by the kernel
+         tree's own KUnit parser (<dir> = tools/testing/kunit of the tree:
+         kunit_parser.extract_tap_lines, what `kunit.py parse` reads), with
+         the header made "KTAP version 1".  Exit status 1 if the log holds
+         none.
+check:   results/check.ktap: one test per step of the run (status.tsv:
+         step, PASS|FAIL|SKIP, seconds, summary; tab-separated), each with
+         the KTAP documents its step left in <results-dir>/<step>/*.ktap
+         nested (one document: its tests are the step's subtests; several:
+         one subtest per document, named after its file without .ktap, "not
+         ok" when one of its top-level results is).  A skipped step is "not ok ... # SKIP"
+         (a step that did not run counts as failed).
+
+The output reads with `kunit.py parse <file>` of a kernel tree.
+"""
+
+import argparse
+import glob
+import os
+import re
+import sys
+
+HEADER = re.compile(r'^\s*K?TAP version \d+\s*$')
+TOP_RESULT = re.compile(r'^(not ok|ok) \d+\b')
+
+
+def die(msg):
+    print(f'ktap: error: {msg}', file=sys.stderr)
+    sys.exit(2)
+
+
+def body(path):
+    """The lines of a KTAP document after its version line."""
+    try:
+        with open(path, encoding='utf-8', errors='replace') as f:
+            lines = [line.rstrip('\n') for line in f]
+    except OSError as e:
+        die(f'cannot read {path}: {e}')
+    for i, line in enumerate(lines):
+        if HEADER.match(line):
+            return lines[i + 1:]
+    die(f'{path}: no KTAP/TAP version line')
+    return []
+
+
+def failed(lines):
+    return any(m.group(1) == 'not ok' for m in map(TOP_RESULT.match, lines) if m)
+
+
+def subtest(name, lines, indent):
+    pad = ' ' * indent
+    out = [f'{pad}KTAP version 1', f'{pad}# Subtest: {name}']
+    out += [f'{pad}{line}' if line else '' for line in lines]
+    return out
+
+
+def nested(name, paths, indent):
+    """Subtest <name> holding the documents <paths>."""
+    if len(paths) == 1:
+        return subtest(name, body(paths[0]), indent)
+    return subtest(name, documents(paths), indent)
+
+
+def documents(paths):
+    """The lines (after the version line) of a document whose tests are the
+    documents <paths>."""
+    lines = [f'1..{len(paths)}']
+    for i, path in enumerate(paths, 1):
+        stem = os.path.basename(path)
+        stem = stem[:-len('.ktap')] if stem.endswith('.ktap') else stem
+        sub = body(path)
+        lines += subtest(stem, sub, 4)
+        lines.append(f'{"not ok" if failed(sub) else "ok"} {i} {stem}')
+    return lines
+
+
+def write(lines, out):
+    text = '\n'.join(lines) + '\n'
+    if out:
+        with open(out, 'w', encoding='utf-8') as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+
+
+def cmd_extract(args):
+    sys.path.insert(0, args.kunit_dir)
+    try:
+        import kunit_parser  # pylint: disable=import-outside-toplevel
+    except ImportError as e:
+        die(f'no KUnit parser in {args.kunit_dir}: {e}')
+    try:
+        with open(args.log, encoding='utf-8', errors='replace') as f:
+            stream = kunit_parser.extract_tap_lines(f.readlines())
+            lines = []
+            while stream:
+                lines.append(stream.pop())
+    except OSError as e:
+        die(f'cannot read {args.log}: {e}')
+    if not lines or not HEADER.match(lines[0]):
+        print(f'ktap: {args.log}: no KTAP/TAP output', file=sys.stderr)
+        return 1
+    write(['KTAP version 1'] + lines[1:], args.o)
+    return 0
+
+
+def cmd_check(args):
+    rows = []
+    try:
+        with open(args.status, encoding='utf-8') as f:
+            for line in f:
+                fields = line.rstrip('\n').split('\t')
+                if len(fields) != 4 or fields[1] not in ('PASS', 'FAIL', 'SKIP'):
+                    die(f'{args.status}: bad line {line!r}')
+                rows.append(fields)
+    except OSError as e:
+        die(f'cannot read {args.status}: {e}')
+    lines = ['KTAP version 1', f'1..{len(rows)}']
+    for k, (step, status, secs, summary) in enumerate(rows, 1):
+        docs = sorted(glob.glob(os.path.join(args.results, step, '*.ktap')))
+        if docs:
+            lines += nested(step, docs, 4)
+        if summary:
+            lines.append(f'# {step}: {summary}')
+        if status == 'PASS':
+            lines.append(f'ok {k} {step} # {secs} s')
+        elif status == 'FAIL':
+            lines.append(f'not ok {k} {step} # {secs} s')
+        else:
+            lines.append(f'not ok {k} {step} # SKIP {summary or "not run"}')
+    write(lines, args.o)
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest='cmd', required=True)
+    p = sub.add_parser('extract')
+    p.add_argument('--kunit-dir', required=True)
+    p.add_argument('log')
+    p.add_argument('-o')
+    p.set_defaults(func=cmd_extract)
+    p = sub.add_parser('check')
+    p.add_argument('results')
+    p.add_argument('status')
+    p.add_argument('-o')
+    p.set_defaults(func=cmd_check)
+    args = ap.parse_args()
+    return args.func(args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
