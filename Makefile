@@ -64,7 +64,7 @@ KERNEL_FRAGMENTS := $(sort $(wildcard $(REPO)/configs/6.1-*.config))
 S := $(REPO)/scripts
 
 # ------------------------------------------------------------------ targets
-.PHONY: help deps deps-check deps-6.1 deps-check-6.1 deps-plan deps-test check-6.1 check-7.2 fresh-machine-test source-6.1 apply-6.1 kernel-6.1 boot-6.1 \
+.PHONY: help deps deps-check deps-plots plots deps-6.1 deps-check-6.1 deps-plan deps-test check-6.1 check-7.2 fresh-machine-test source-6.1 apply-6.1 kernel-6.1 boot-6.1 \
 	boot-smoke checkpatch compile-matrix series-bisect typecheck check \
 	stock-6.1 lostwrite-stock lostwrite-patched lostwrite kernel-6.1-nofix lostwrite-nofix \
 	measure-lostwrite kunit-6.1 kunit-6.1-nofix source-7.2 apply-7.2 kernel-7.2 kernel-7.2-mutation boot-7.2 module-7.2 style-7.2 rust-module-7.2 rust-module-7.2-mutation rust-module-7.2-nofix lostwrite-7.2 lostwrite-7.2-madv \
@@ -85,6 +85,8 @@ help:
 	@echo '  boot-6.1        boot the 6.1 test kernel with virtme-ng and run CMD in the guest (its exit status)'
 	@echo '  stock-6.1       unpack Debian 12'"'"'s stock kernel (linux-image-$$(STOCK_ABI)-amd64) in the cache'
 	@echo '  lostwrite       lostwrite-stock, lostwrite-nofix and lostwrite-patched'
+	@echo '  plots           pictures (PNG) of the measurements in PLOTS_DIR: time to loss, make check timeline,'
+	@echo '                  flushes against pages (needs make deps-plots; not part of check)'
 	@echo '  measure-lostwrite long form: MEASURE_RUNS x MEASURE_SECONDS per variant (not in check),'
 	@echo '                  on the kernels in MEASURE_KERNELS (stock nofix patched)'
 	@echo '  source-7.2      fetch Debian sid'"'"'s linux-source-7.x = LINUX7_VERSION (private apt state)'
@@ -133,6 +135,10 @@ deps-6.1:
 
 deps-check-6.1:
 	@$(S)/deps.sh check 6.1
+
+# What make plots needs (Debian's matplotlib); root.
+deps-plots:
+	@$(S)/deps.sh install plots
 
 # What make deps would install, without installing (refreshes stale apt lists).
 deps-plan:
@@ -564,6 +570,27 @@ lostwrite-7.2-madv: kernel-7.2
 		'$(TREE_7)/tools/testing/selftests' \
 		'$(SELFTEST_BUILD)/madv-$(LINUX7_SERIES)' '$(RESULTS)/$@/summary.txt'
 
+# Pictures (not part of any verdict): from the measurements kept in
+# Documentation/data and, with PLOTS_RESULTS=yes (default), what this cache
+# holds: the last make check's steps.tsv (and the previous one's), the
+# runs.tsv of every lost-write step and measure, the KUnit logs of the 6.1
+# kernels.  make plots PLOTS_DIR=Documentation/images PLOTS_RESULTS=no
+# redraws the pictures of the documentation.
+PLOTS_DIR ?= $(CACHE_DIR)/plots
+PLOTS_RESULTS ?= yes
+plots:
+	@[[ -x /usr/bin/python3 ]] && /usr/bin/python3 -c 'import matplotlib' 2>/dev/null || \
+		{ echo "error: make plots needs Debian's python3-matplotlib: run 'make deps-plots' as root" >&2; exit 1; }
+	@args=(--out '$(PLOTS_DIR)' --loss '$(REPO)/Documentation/data/time-to-loss.tsv' \
+		--timeline '$(REPO)/Documentation/data/check-timeline.tsv' \
+		--flushes '$(REPO)/Documentation/data/kunit-6.1-patched.log' \
+		--flushes '$(REPO)/Documentation/data/kunit-6.1-nofix.log'); \
+	if [[ '$(PLOTS_RESULTS)' == yes ]]; then \
+		for f in '$(RESULTS)'.prev/steps.tsv '$(RESULTS)'/steps.tsv; do [[ ! -f $$f ]] || args+=(--timeline "$$f"); done; \
+		while read -r f; do args+=(--loss "$$f"); done < <(find '$(RESULTS)' -name runs.tsv 2>/dev/null | sort); \
+	fi; \
+	/usr/bin/python3 '$(S)/plots.py' "$${args[@]}"
+
 # The steps and their order: scripts/steps.tsv.  STEPS='a b' runs only
 # those (checked here, at parse time).
 STEPS ?=
@@ -601,3 +628,4 @@ $(call check_words,MEASURE_KERNELS,stock nofix patched)
 $(call check_words,MEASURE_KERNELS_7,stock nofix fixed)
 $(call check_words,TRACE_KERNEL,mutation upstream nofix stock)
 $(if $(LW_FS),$(call check_words,LW_FS,ext4 tmpfs))
+$(call check_words,PLOTS_RESULTS,yes no)

@@ -3,14 +3,14 @@
 #
 # Tools the pipeline needs, in one place.
 #
-#   deps.sh install [6.1|all]   install what is missing (Debian packages,
-#                               virtme-ng from PyPI, bindgen-cli from
-#                               crates.io); idempotent; needs root only if
-#                               something is missing
-#   deps.sh check [6.1|all]     only check that every tool is there; name the
-#                               Debian package (or pip/cargo package) of each
-#                               missing one
-#   deps.sh plan [6.1|all]      what install would do, without installing:
+#   deps.sh install [6.1|all|plots]  install what is missing (Debian
+#                               packages, virtme-ng from PyPI, bindgen-cli
+#                               from crates.io); idempotent; needs root only
+#                               if something is missing
+#   deps.sh check [6.1|all|plots]  only check that every tool is there; name
+#                               the Debian package (or pip/cargo package) of
+#                               each missing one
+#   deps.sh plan [6.1|all|plots]  what install would do, without installing:
 #                               refresh the apt lists if they are stale,
 #                               resolve the stock kernel's ABI, check every
 #                               missing package is in the archive, and
@@ -18,7 +18,8 @@
 #
 # The set: 6.1 = the 6.1 series, its kernels, the compile matrix, the
 # selftests and Debian 12's stock kernel (no Rust, no clang 19, no bindgen);
-# all (the default) = 6.1 + the 7.2 kernel with Rust and the Rust module.
+# all (the default) = 6.1 + the 7.2 kernel with Rust and the Rust module;
+# plots = what `make plots` needs (Debian's matplotlib), nothing else.
 #
 # Order matters on a machine whose apt lists are stale or missing: the lists
 # are refreshed first, and the stock ABI and the missing packages are only
@@ -77,6 +78,10 @@ RUST_DEB_TOOLS=(
 )
 BINDGEN_VERSION=${BINDGEN_VERSION:-0.73.2}
 
+# make plots (not part of make check): Debian's matplotlib, for Debian's
+# python3 (/usr/bin/python3).
+PLOT_DEB_TOOLS=(python3-matplotlib:/usr/lib/python3/dist-packages/matplotlib/__init__.py)
+
 # Only for the tests of the set-up itself: `make fresh-machine-test` (a
 # minimal bookworm root, as a new user's machine would be) and `make
 # deps-test` (lz4, to make a copy of the apt lists stale).
@@ -116,6 +121,10 @@ vng_path() {
 
 # entries: the package:probe entries of the chosen set.
 entries() {
+	if [[ $SET == plots ]]; then
+		printf '%s\n' "${PLOT_DEB_TOOLS[@]}"
+		return 0
+	fi
 	printf '%s\n' "${DEB_TOOLS[@]}" "$(stock_headers_entry)"
 	[[ $SET == 6.1 ]] || printf '%s\n' "${RUST_DEB_TOOLS[@]}" "${FRESH_DEB_TOOLS[@]}"
 }
@@ -135,11 +144,11 @@ check() {
 			bad=1
 		fi
 	done < <(entries)
-	if ! vng_path >/dev/null; then
+	if [[ $SET != plots ]] && ! vng_path >/dev/null; then
 		echo "deps: missing 'vng': pip install virtme-ng==$VNG_VERSION" >&2
 		bad=1
 	fi
-	if [[ $SET != 6.1 && $(bindgen_version) != "$BINDGEN_VERSION" ]]; then
+	if [[ $SET == all && $(bindgen_version) != "$BINDGEN_VERSION" ]]; then
 		echo "deps: missing 'bindgen' $BINDGEN_VERSION: cargo install --locked bindgen-cli --version $BINDGEN_VERSION" >&2
 		bad=1
 	fi
@@ -318,7 +327,8 @@ SET=${2:-all}
 case $SET in
 6.1) DEPS_TARGET=deps-6.1 ;;
 all) DEPS_TARGET=deps ;;
-*) die "unknown tool set '$SET' (6.1 or all)" ;;
+plots) DEPS_TARGET=deps-plots ;;
+*) die "unknown tool set '$SET' (6.1, all or plots)" ;;
 esac
 APT_MAX_AGE_MIN=${APT_MAX_AGE_MIN:-1440}
 [[ $APT_MAX_AGE_MIN =~ ^[0-9]+$ ]] || die "APT_MAX_AGE_MIN=$APT_MAX_AGE_MIN is not a number of minutes"
@@ -330,9 +340,9 @@ check) check ;;
 plan) plan ;;
 install)
 	install_debs
-	install_vng
-	[[ $SET == 6.1 ]] || install_bindgen
+	[[ $SET == plots ]] || install_vng
+	[[ $SET != all ]] || install_bindgen
 	check
 	;;
-*) die "usage: $0 install|check|plan [6.1|all]" ;;
+*) die "usage: $0 install|check|plan [6.1|all|plots]" ;;
 esac
