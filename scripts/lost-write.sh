@@ -92,6 +92,10 @@ stock | nofix | mutation | patched | upstream | measure) ;;
 *) die "mode must be stock, nofix, mutation, patched, upstream or measure" ;;
 esac
 
+# A kernel built here must have what the selftests need (selftests/config;
+# a distro kernel may have them as modules, which the runner loads).
+[[ -f $kernel ]] || verify_config "$kernel/.config" "$repo/selftests/config"
+
 # Build the selftest and the amplifier (out of the repository).
 mkdir -p "$work"
 art=$(dirname "$result")
@@ -139,6 +143,10 @@ run_guest() {
 	python3 "$here/ktap.py" extract --kunit-dir "$harness/../kunit" "$out" -o "$art/$label.ktap" ||
 		log "$label: no TAP in the guest's output"
 	sed -n "s/^vng-run: \(the guest died before .*\)/$label: \1/p" "$out" >&2
+	# A skip (kselftest's exit status 4: a prerequisite missing in the
+	# guest) tested nothing: a failure here.
+	((rc != 4)) ||
+		die "$label: the selftest was skipped, which tests nothing: $(grep -m1 -o 'SKIP.*' "$out" || echo 'no reason given') (log: $out)"
 	if ((rc != 0 && rc != 1)); then
 		sed 's/^/    /' "$out" | tail -n 40
 		die "$label: the selftest did not run to the end (exit status $rc, log: $out)"

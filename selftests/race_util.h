@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Helpers shared by the race selftests (lost_write.c, stale_tlb.c): the
- * zaps they race a writer against, the writers' fault recovery, a clock.
+ * zaps they race a writer against, the writers' fault recovery, a clock,
+ * the CPUs they may run on.  (The includer defines _GNU_SOURCE.)
  *
  * Their writer threads store to a range that another thread unmaps or
  * truncates, and take SIGSEGV or SIGBUS while it is gone.  A thread that
@@ -13,10 +14,29 @@
 #define RACE_UTIL_H
 
 #include <errno.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <time.h>
+
+/* The CPUs this process may run on (its affinity mask), 0 if unknown. */
+static inline int usable_cpus(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return 0;
+	return CPU_COUNT(&set);
+}
+
+/* Whether this process may run on CPU @cpu. */
+static inline int usable_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	return !sched_getaffinity(0, sizeof(set), &set) && CPU_ISSET(cpu, &set);
+}
 
 /*
  * The ways a test tears a mapping down under its writer; zap_range() does
