@@ -292,13 +292,14 @@ count_warnings() {
 	echo "$n"
 }
 
-# build_race_selftest <name> <harness dir> <workdir>: compile
-# selftests/<name>.c (lost_write, stale_tlb: kselftest harness, pthreads)
-# to <workdir>/<name>, warnings as errors.
+# build_race_selftest <name> <harness dir> <workdir>: build
+# selftests/<name> (lost_write, stale_tlb: kselftest harness, pthreads)
+# with the kselftest Makefile (selftests/Makefile, the tree's lib.mk) to
+# <workdir>/<name>, warnings as errors.
 build_race_selftest() {
 	local name=$1 harness=$2 work=$3
-	gcc -O2 -Wall -Wextra -Wno-unused-parameter -Werror -I"$harness" \
-		-o "$work/$name" "$(dirname "${BASH_SOURCE[0]}")/../selftests/$name.c" -lpthread
+	make -s -C "$(dirname "${BASH_SOURCE[0]}")/../selftests" KSFT_DIR="$harness" OUTPUT="$work" \
+		CFLAGS="-O2 -Wall -Wextra -Wno-unused-parameter -Werror -I$harness" "$work/$name"
 }
 
 # build_test_module <dir> <headers> <workdir>: build the test-only module in
