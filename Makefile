@@ -64,7 +64,7 @@ KERNEL_FRAGMENTS := $(sort $(wildcard $(REPO)/configs/6.1-*.config))
 S := $(REPO)/scripts
 
 # ------------------------------------------------------------------ targets
-.PHONY: help deps deps-check deps-plots plots deps-6.1 deps-check-6.1 deps-plan deps-test check-6.1 check-7.2 fresh-machine-test source-6.1 apply-6.1 kernel-6.1 boot-6.1 \
+.PHONY: help deps deps-check deps-plots plots kunit-py-6.1 deps-6.1 deps-check-6.1 deps-plan deps-test check-6.1 check-7.2 fresh-machine-test source-6.1 apply-6.1 kernel-6.1 boot-6.1 \
 	boot-smoke checkpatch compile-matrix series-bisect typecheck check \
 	stock-6.1 lostwrite-stock lostwrite-patched lostwrite kernel-6.1-nofix lostwrite-nofix \
 	measure-lostwrite kunit-6.1 kunit-6.1-nofix source-7.2 apply-7.2 kernel-7.2 kernel-7.2-mutation boot-7.2 module-7.2 style-7.2 rust-module-7.2 rust-module-7.2-mutation rust-module-7.2-nofix lostwrite-7.2 lostwrite-7.2-madv \
@@ -85,6 +85,7 @@ help:
 	@echo '  boot-6.1        boot the 6.1 test kernel with virtme-ng and run CMD in the guest (its exit status)'
 	@echo '  stock-6.1       unpack Debian 12'"'"'s stock kernel (linux-image-$$(STOCK_ABI)-amd64) in the cache'
 	@echo '  lostwrite       lostwrite-stock, lostwrite-nofix and lostwrite-patched'
+	@echo '  kunit-py-6.1    the mmu_gather suite under kunit.py run --arch=x86_64 (configs/mmu_gather.kunitconfig)'
 	@echo '  plots           pictures (PNG) of the measurements in PLOTS_DIR: time to loss, make check timeline,'
 	@echo '                  flushes against pages (needs make deps-plots; not part of check)'
 	@echo '  measure-lostwrite long form: MEASURE_RUNS x MEASURE_SECONDS per variant (not in check),'
@@ -196,6 +197,18 @@ boot-smoke:
 kunit-6.1:
 	@mkdir -p '$(RESULTS)/$@'
 	@$(S)/kunit.sh patched '$(TREE_6_1)' '$(BUILD_6_1)' '$(RESULTS)/$@/summary.txt'
+
+# The same suite under the kernel's own KUnit runner (not part of check:
+# its own kernel build, kunit.py's configuration from
+# configs/mmu_gather.kunitconfig, in $(BUILD_ROOT)/kunit-py-6.1).
+KUNIT_PY_BUILD := $(BUILD_ROOT)/kunit-py-6.1
+kunit-py-6.1: apply-6.1
+	@mkdir -p '$(RESULTS)/$@'
+	@rc=0; cd '$(TREE_6_1)' && ./tools/testing/kunit/kunit.py run --arch=x86_64 --qemu_args='-smp 2' \
+		--kunitconfig='$(REPO)/configs/mmu_gather.kunitconfig' --build_dir='$(KUNIT_PY_BUILD)' \
+		--jobs='$(JOBS)' --timeout=900 2>&1 | tee '$(RESULTS)/$@/kunit.py.log' || rc=$$?; \
+		grep -a 'Testing complete' '$(RESULTS)/$@/kunit.py.log' | sed 's/^\[[0-9:]*\] //' >'$(RESULTS)/$@/summary.txt' || true; \
+		exit $$rc
 
 checkpatch: source-6.1
 	@mkdir -p '$(RESULTS)/$@'
