@@ -64,7 +64,7 @@ KERNEL_FRAGMENTS := $(sort $(wildcard $(REPO)/configs/6.1-*.config))
 S := $(REPO)/scripts
 
 # ------------------------------------------------------------------ targets
-.PHONY: help deps deps-check deps-plots plots kunit-py-6.1 deps-6.1 deps-check-6.1 deps-plan deps-test check-6.1 check-7.2 fresh-machine-test source-6.1 apply-6.1 kernel-6.1 boot-6.1 \
+.PHONY: help deps deps-check deps-plots plots kunit-py-6.1 check-tools deps-6.1 deps-check-6.1 deps-plan deps-test check-6.1 check-7.2 fresh-machine-test source-6.1 apply-6.1 kernel-6.1 boot-6.1 \
 	boot-smoke checkpatch compile-matrix series-bisect typecheck check \
 	stock-6.1 lostwrite-stock lostwrite-patched lostwrite kernel-6.1-nofix lostwrite-nofix \
 	measure-lostwrite kunit-6.1 kunit-6.1-nofix source-7.2 apply-7.2 kernel-7.2 kernel-7.2-mutation boot-7.2 module-7.2 style-7.2 rust-module-7.2 rust-module-7.2-mutation rust-module-7.2-nofix lostwrite-7.2 lostwrite-7.2-madv \
@@ -209,6 +209,12 @@ kunit-py-6.1: apply-6.1
 		--jobs='$(JOBS)' --timeout=900 2>&1 | tee '$(RESULTS)/$@/kunit.py.log' || rc=$$?; \
 		grep -a 'Testing complete' '$(RESULTS)/$@/kunit.py.log' | sed 's/^\[[0-9:]*\] //' >'$(RESULTS)/$@/summary.txt' || true; \
 		exit $$rc
+
+# The tools themselves, no kernel (seconds): shellcheck, py_compile, the
+# judges on the recorded logs of tests/judges (the 6.1 tree's KUnit parser).
+check-tools: source-6.1
+	@mkdir -p '$(RESULTS)/$@'
+	@$(S)/check-tools.sh '$(SRC_6_1)' '$(REPO)/tests/judges' '$(RESULTS)/$@/summary.txt'
 
 checkpatch: source-6.1
 	@mkdir -p '$(RESULTS)/$@'

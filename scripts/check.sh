@@ -8,10 +8,10 @@
 #
 # The steps, their order, what each needs and whether a failure stops the
 # run come from scripts/steps.tsv, the one list of them.  <set>:
-#   all    every step (groups deps, 6.1, 7.2)
-#   6.1    the 6.1 series only (deps-6.1, 6.1), which needs only
+#   all    every step (groups deps, tools, 6.1, 7.2)
+#   6.1    the 6.1 series only (deps-6.1, tools, 6.1), which needs only
 #          `make deps-6.1`'s tools; the 7.2 steps are listed as left out
-#   7.2    Linux 7.x and the Rust module only (deps, 7.2)
+#   7.2    Linux 7.x and the Rust module only (deps, tools, 7.2)
 #   steps  the steps named in $CHECK_STEPS, in the table's order
 # Runs "<make-command> <step>" for each step.  A step whose on-fail column
 # says stop ends the run when it fails; a step whose needed step did not
@@ -63,12 +63,12 @@ select_groups() {
 }
 left_out=()
 case $set in
-all) mapfile -t steps < <(select_groups deps 6.1 7.2) ;;
+all) mapfile -t steps < <(select_groups deps tools 6.1 7.2) ;;
 6.1)
-	mapfile -t steps < <(select_groups deps-6.1 6.1)
+	mapfile -t steps < <(select_groups deps-6.1 tools 6.1)
 	mapfile -t left_out < <(select_groups 7.2)
 	;;
-7.2) mapfile -t steps < <(select_groups deps 7.2) ;;
+7.2) mapfile -t steps < <(select_groups deps tools 7.2) ;;
 steps)
 	read -ra wanted <<<"${CHECK_STEPS:-}"
 	((${#wanted[@]})) || die "set 'steps' needs the steps in CHECK_STEPS"

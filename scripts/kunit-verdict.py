@@ -3,7 +3,7 @@
 """Judge the results of one of the project's KUnit suites in a kernel log.
 
     kunit-verdict.py --tree <srcdir> [--suite mmu_gather|delayed_rmap]
-                     --mode patched|nofix|upstream|mutation <kernel log>
+                     [--source <file>] --mode patched|nofix|upstream|mutation <kernel log>
 
 Parses the log with the tree's own KUnit parser (tools/testing/kunit, the
 code behind `kunit.py parse`, which also prints the usual report), then
@@ -32,8 +32,9 @@ checks the suite against what the mode expects:
 Suites: mmu_gather, the C suite of the 6.1 series (cases from the
 KUNIT_CASE*() lines of mm/mmu_gather_kunit.c in the tree), and
 delayed_rmap, the Rust module's suite (cases from the #[test] functions of
-rust/kunit_tests.rs in this repository).  A case that silently stops
-running is an error.
+rust/kunit_tests.rs in this repository; --source reads them from another
+file, e.g. the copy a recorded log was made with).  A case that silently
+stops running is an error.
 Exit status: 0 as expected, 1 not as expected, 2 could not judge.
 """
 
@@ -95,8 +96,8 @@ def source_path(tree, suite):
     return os.path.join(tree if base == 'tree' else REPO, rel)
 
 
-def cases_in_source(tree, suite):
-    path = source_path(tree, suite)
+def cases_in_source(tree, suite, path=None):
+    path = path or source_path(tree, suite)
     try:
         with open(path, encoding='utf-8') as f:
             text = f.read()
@@ -171,6 +172,7 @@ def main():
     ap.add_argument('--tree', required=True, help='kernel source tree')
     ap.add_argument('--suite', default='mmu_gather', choices=sorted(SUITES))
     ap.add_argument('--mode', required=True, choices=FIXED_MODES + UNFIXED_MODES)
+    ap.add_argument('--source', help='file the cases are read from (default: the suite\'s source)')
     ap.add_argument('log', help='kernel log (dmesg) of the boot')
     args = ap.parse_args()
 
@@ -186,7 +188,7 @@ def main():
         error(f'suite {suite_name} has no mode {args.mode}')
     must_fail = SUITES[suite_name]['fail'].get(args.mode, {})
     source = SUITES[suite_name]['source'][1]
-    expected = cases_in_source(args.tree, suite_name)
+    expected = cases_in_source(args.tree, suite_name, args.source)
     try:
         with open(args.log, encoding='utf-8', errors='replace') as f:
             lines = f.readlines()

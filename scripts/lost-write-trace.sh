@@ -56,24 +56,12 @@ if ((TRACE_AMPLIFY)); then
 	amp_args="-a $work/amplifier/tlb_flush_delay.ko -u $LW_DELAY_US -f $LW_FAULT_DELAY_US"
 fi
 
-# shellcheck disable=SC2016 # expanded in the guest
-# (ext4 first: on a kernel that has it as a module, e.g. Debian's, the
-# tracer's probe on ext4_bio_write_folio needs it loaded.)
-guest='set -u
-modprobe -q ext4 2>/dev/null || true
-insmod "$1" dump="$5" || { echo "lost-write-trace: insmod failed"; exit 2; }
-rc=0
-"$2" -b "$3" -s "$4" -x "$6" $8 || rc=$?
-rmmod lw_trace || { echo "lost-write-trace: rmmod failed"; exit 2; }
-dmesg | sed -n "s/^\[[^]]*\] lw_trace: //p" >"$7"
-echo "lost-write-trace: selftest exit $rc"
-exit $rc'
-printf '%s\n' "$guest" >"$work/guest.sh"
+# In the guest: scripts/guest/lost-write-trace.sh.
 rc=0
 VNG_OPTS="${VNG_OPTS:-} --user root" VNG_RWDIRS="${VNG_RWDIRS:-} $work" \
 	VNG_APPEND="${VNG_APPEND-oops=panic panic=-1} log_buf_len=16M" \
 	VNG_TIMEOUT=$((TRACE_SECONDS * 3 + 240)) "$here/vng-run.sh" "$kernel" \
-	"sh $work/guest.sh $work/tracer/lw_trace.ko $repo/selftests/run_lost_write.sh $work/lost_write $TRACE_SECONDS $TRACE_DUMP '$LW_ARGS' $work/trace.log '$amp_args'" \
+	"sh $here/guest/lost-write-trace.sh $work/tracer/lw_trace.ko $repo/selftests/run_lost_write.sh $work/lost_write $TRACE_SECONDS $TRACE_DUMP '$LW_ARGS' $work/trace.log '$amp_args'" \
 	>"$work/run.log" 2>&1 || rc=$?
 if ! grep -q '^lost-write-trace: selftest exit' "$work/run.log" || [[ ! -s $work/trace.log ]]; then
 	tail -n 30 "$work/run.log" | sed 's/^/    /'

@@ -11,6 +11,7 @@
 #   lost-write.sh mutation <kernel image> <build dir>  <harness dir> <workdir> <result>
 #   lost-write.sh upstream <build dir>   <build dir>   <harness dir> <workdir> <result>
 #   lost-write.sh measure  <build dir>   <build dir>   <harness dir> <workdir> <result>
+#   lost-write.sh judge <mode> <verdicts file> [<result>]
 #
 #   stock:   Debian's kernel with the amplifier.  Passes only if a write is
 #            lost in every variant listed in LW_MUST_LOSE (default: the
@@ -31,6 +32,10 @@
 #   measure: no judgement (plain runs by default): prints the table; for
 #            experiments (make lostwrite-7.2-madv), fails only if a variant
 #            could not run.
+#   judge:   the judgement of <mode> alone, on the verdict lines a run left
+#            (<workdir>/verdicts: "<mode>-<amplified|plain>-<run>: <variant>:
+#            LOST|no loss|ERROR ..."), with the same environment; for
+#            make check-tools and for looking again at a saved run.
 #
 # <headers dir> is what the amplifier module is built against (-C).
 # <harness dir> holds kselftest_harness.h (tools/testing/selftests of a 6.1
@@ -61,8 +66,19 @@ repo=$(realpath "$here/..")
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-[[ $# -eq 6 ]] || die "usage: $0 stock|nofix|mutation|patched|upstream|measure <kernel> <headers> <harness dir> <workdir> <result>"
-mode=$1 kernel=$2 headers=$3 harness=$4 work=$5 result=$6
+if [[ ${1:-} == judge ]]; then
+	[[ $# -eq 3 || $# -eq 4 ]] || die "usage: $0 judge <mode> <verdicts file> [<result>]"
+	mode=$2 verdicts=$3 result=${4:-/dev/null}
+	[[ -f $verdicts ]] || die "$verdicts not found"
+else
+	[[ $# -eq 6 ]] || die "usage: $0 stock|nofix|mutation|patched|upstream|measure <kernel> <headers> <harness dir> <workdir> <result>"
+	mode=$1 kernel=$2 headers=$3 harness=$4 work=$5 result=$6
+	verdicts=$work/verdicts
+fi
+case $mode in
+stock | nofix | mutation | patched | upstream | measure) ;;
+*) die "mode must be stock, nofix, mutation, patched, upstream or measure" ;;
+esac
 LW_SECONDS=${LW_SECONDS:-5}
 LW_DELAY_US=${LW_DELAY_US:-2000}
 LW_FAULT_DELAY_US=${LW_FAULT_DELAY_US:-2000}
@@ -76,21 +92,87 @@ LW_ARGS=${LW_ARGS:-}
 LW_FS=${LW_FS:-ext4}
 [[ $LW_ARGS =~ ^[-a-z0-9_,\ ]*$ ]] || die "LW_ARGS may hold only options, variant names and numbers (got '$LW_ARGS')"
 [[ $LW_FS == ext4 || $LW_FS == tmpfs ]] || die "LW_FS must be ext4 or tmpfs (got '$LW_FS')"
-if [[ $1 == patched || $1 == upstream ]]; then
+if [[ $mode == patched || $mode == upstream ]]; then
 	LW_MODES=${LW_MODES:-amplified plain}
-elif [[ $1 == measure ]]; then
+elif [[ $mode == measure ]]; then
 	LW_MODES=${LW_MODES:-plain}
 else
 	LW_MODES=${LW_MODES:-amplified}
 fi
+must_lose=0
+[[ $mode == stock || $mode == nofix || $mode == mutation ]] && must_lose=1
+
+# must_lose_pending: the LW_MUST_LOSE variants without a loss so far.
+must_lose_pending() {
+	local v
+	for v in $LW_MUST_LOSE; do
+		grep -q -- "-[a-z]*-[0-9]*: $v: LOST" "$verdicts" 2>/dev/null || echo "$v"
+	done
+}
+
+# judge: the summary and the verdict of the lines in $verdicts (runs: $runs).
+judge() {
+	# Summary: per mode and variant, runs with a lost write and the median
+	# time to detection over those runs.
+	echo "lost-write $mode: summary over $runs run(s) of ${LW_SECONDS}s per variant:"
+	awk '
+		{
+			split($1, k, "-"); m = k[2]; v = $2; sub(":", "", v)
+			key = m " " v; runs[key]++
+			if ($3 == "LOST") { lost[key]++; t = $5; times[key] = times[key] " " t }
+		}
+		END {
+			for (key in runs) {
+				n = split(times[key], a, " "); med = "-"
+				if (n) {
+					for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+						if (a[j] + 0 < a[i] + 0) { x = a[i]; a[i] = a[j]; a[j] = x }
+					med = (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+					med = med " s"
+				}
+				printf "    %-10s %-14s lost in %d/%d runs, median time to detection %s\n",
+					split(key, p, " ") ? p[1] : key, p[2], lost[key] + 0, runs[key], med
+			}
+		}' "$verdicts" | sort
+
+	grep -q ': ERROR' "$verdicts" && die "a variant could not run (see above)"
+	local nvariants nlost missing first v
+	nvariants=$(grep -c . "$verdicts" || true)
+	((nvariants > 0)) || die "no verdict line in $verdicts: nothing ran"
+	nlost=$(grep -c ': LOST' "$verdicts" || true)
+	if [[ $mode == measure ]]; then
+		echo "lost-write measure: lost writes in $nlost of $nvariants variant runs (${LW_MODES// / and }, ${LW_SECONDS}s each, ${VNG_CPUS:-4} vCPUs, $LW_FS${LW_ARGS:+, lost_write $LW_ARGS})" | tee "$result"
+	elif ((must_lose)); then
+		mapfile -t missing < <(must_lose_pending)
+		if ((${#missing[@]})); then
+			echo "lost-write $mode: FAIL: no lost write in ${missing[*]} in $runs run(s) (${LW_MODES// / and }, ${LW_SECONDS}s each): the test could not show the bug" | tee "$result"
+			return 1
+		fi
+		first=()
+		for v in $LW_MUST_LOSE; do
+			first+=("$v: $(grep -m1 -- ": $v: LOST" "$verdicts" |
+				sed -E 's/^[a-z0-9]+-([a-z]+)-([0-9]+): .*after ([0-9.]+ s).*/run \2 \1, \3/')")
+		done
+		echo "lost-write $mode: lost writes in $nlost of $nvariants variant runs (${LW_MODES// / and }, ${LW_SECONDS}s each); required, first loss: $(printf '%s; ' "${first[@]}" | sed 's/; $//')" | tee "$result"
+	else
+		if ((nlost)); then
+			echo "lost-write $mode: FAIL: $nlost lost write(s) in $nvariants variant runs" | tee "$result"
+			return 1
+		fi
+		echo "lost-write $mode: 0 lost writes in $nvariants variant runs (${LW_MODES// / and }, ${LW_SECONDS}s each)" | tee "$result"
+	fi
+}
+
+if [[ -n ${verdicts:-} && ${1:-} == judge ]]; then
+	runs=$(sed -nE 's/^[a-z0-9]+-[a-z]+-([0-9]+): .*/\1/p' "$verdicts" | sort -n | tail -n1)
+	judge
+	exit
+fi
+
 need gcc gcc
 [[ -f $harness/kselftest_harness.h ]] || die "no kselftest_harness.h in $harness"
 [[ -f $headers/Makefile ]] ||
 	die "no kernel build or headers in $headers (stock: install Debian package linux-headers-$(basename "$kernel" | sed 's/^vmlinuz-//'))"
-case $mode in
-stock | nofix | mutation | patched | upstream | measure) ;;
-*) die "mode must be stock, nofix, mutation, patched, upstream or measure" ;;
-esac
 
 # A kernel built here must have what the selftests need (selftests/config;
 # a distro kernel may have them as modules, which the runner loads).
@@ -122,7 +204,7 @@ run_guest() {
 	# A control's later boots run only the variants still to lose (the
 	# last -o wins in lost_write).
 	local xargs=$LW_ARGS pending
-	if ((must_lose)) && [[ -s $work/verdicts ]]; then
+	if ((must_lose)) && [[ -s $verdicts ]]; then
 		pending=$(must_lose_pending | paste -sd, -)
 		[[ -z $pending ]] || xargs+="${xargs:+ }-o $pending"
 	fi
@@ -156,7 +238,8 @@ run_guest() {
 	cpus=$(sed -n 's/^run_lost_write: kernel [^,]*, \([0-9]*\) CPUs,.*/\1/p' "$out")
 	[[ $cpus == "${VNG_CPUS:-4}" ]] ||
 		die "$label: the guest ran on ${cpus:-an unknown number of} CPUs, not VNG_CPUS=${VNG_CPUS:-4} (log: $out)"
-	grep '^lost-write: ' "$out" | sed "s/^lost-write: /$label: /" | tee -a "$work/verdicts"
+	grep '^lost-write: ' "$out" | sed "s/^lost-write: /$label: /" | tee -a "$verdicts"
+	cp "$verdicts" "$art/verdicts"
 	grep '^lost-write: [a-z_]*: ' "$out" | awk -v set="${art##*/}" -v k="${release:-?}" \
 		-v mode="$( ((amplify)) && echo amplified || echo plain)" -v run="$run" '
 		function num(re,    s) {
@@ -171,19 +254,9 @@ run_guest() {
 		}' >>"$art/runs.tsv"
 }
 
-# must_lose_pending: the LW_MUST_LOSE variants without a loss so far.
-must_lose_pending() {
-	local v
-	for v in $LW_MUST_LOSE; do
-		grep -q -- "-[a-z]*-[0-9]*: $v: LOST" "$work/verdicts" 2>/dev/null || echo "$v"
-	done
-}
-
-must_lose=0
-[[ $mode == stock || $mode == nofix || $mode == mutation ]] && must_lose=1
 runs=$LW_RUNS
 ((must_lose == 0)) || runs=$LW_MAX_RUNS
-rm -f "$work/verdicts"
+rm -f "$verdicts"
 done_early=0
 for ((i = 1; i <= runs && !done_early; i++)); do
 	for m in $LW_MODES; do
@@ -201,50 +274,4 @@ for ((i = 1; i <= runs && !done_early; i++)); do
 	done
 done
 
-# Summary: per mode and variant, runs with a lost write and the median time
-# to detection over those runs.
-echo "lost-write $mode: summary over $runs run(s) of ${LW_SECONDS}s per variant:"
-awk '
-	{
-		split($1, k, "-"); m = k[2]; v = $2; sub(":", "", v)
-		key = m " " v; runs[key]++
-		if ($3 == "LOST") { lost[key]++; t = $5; times[key] = times[key] " " t }
-	}
-	END {
-		for (key in runs) {
-			n = split(times[key], a, " "); med = "-"
-			if (n) {
-				for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
-					if (a[j] + 0 < a[i] + 0) { x = a[i]; a[i] = a[j]; a[j] = x }
-				med = (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-				med = med " s"
-			}
-			printf "    %-10s %-14s lost in %d/%d runs, median time to detection %s\n",
-				split(key, p, " ") ? p[1] : key, p[2], lost[key] + 0, runs[key], med
-		}
-	}' "$work/verdicts" | sort
-
-grep -q ': ERROR' "$work/verdicts" && die "a variant could not run (see above)"
-nvariants=$(grep -c . "$work/verdicts")
-nlost=$(grep -c ': LOST' "$work/verdicts" || true)
-if [[ $mode == measure ]]; then
-	echo "lost-write measure: lost writes in $nlost of $nvariants variant runs (${LW_MODES// / and }, ${LW_SECONDS}s each, ${VNG_CPUS:-4} vCPUs, $LW_FS${LW_ARGS:+, lost_write $LW_ARGS})" | tee "$result"
-elif [[ $mode == stock || $mode == nofix || $mode == mutation ]]; then
-	mapfile -t missing < <(must_lose_pending)
-	if ((${#missing[@]})); then
-		echo "lost-write $mode: FAIL: no lost write in ${missing[*]} in $runs run(s) (${LW_MODES// / and }, ${LW_SECONDS}s each): the test could not show the bug" | tee "$result"
-		exit 1
-	fi
-	first=()
-	for v in $LW_MUST_LOSE; do
-		first+=("$v: $(grep -m1 -- ": $v: LOST" "$work/verdicts" |
-			sed -E 's/^[a-z0-9]+-([a-z]+)-([0-9]+): .*after ([0-9.]+ s).*/run \2 \1, \3/')")
-	done
-	echo "lost-write $mode: lost writes in $nlost of $nvariants variant runs (${LW_MODES// / and }, ${LW_SECONDS}s each); required, first loss: $(printf '%s; ' "${first[@]}" | sed 's/; $//')" | tee "$result"
-else
-	if ((nlost)); then
-		echo "lost-write $mode: FAIL: $nlost lost write(s) in $nvariants variant runs" | tee "$result"
-		exit 1
-	fi
-	echo "lost-write $mode: 0 lost writes in $nvariants variant runs (${LW_MODES// / and }, ${LW_SECONDS}s each)" | tee "$result"
-fi
+judge

@@ -56,31 +56,15 @@ art=$work/$mode
 mkdir -p "$art"
 gcc -O2 -Wall -Wextra -Werror -pthread -I"$harness" -o "$work/rust_device" "$repo/selftests/rust_device.c"
 
-# In the guest: load (the suite runs), test, unload; keep the kernel log.
-# shellcheck disable=SC2016 # expanded in the guest
-guest='set -u
-rc=0
-if insmod "$1"; then
-	"$2" || rc=$?
-	rmmod delayed_rmap_test || { echo "rust-module: rmmod failed"; rc=2; }
-else
-	echo "rust-module: insmod failed"
-	rc=2
-fi
-dmesg >"$3"
-bad=$(grep -cE "WARNING:|BUG:|Oops|general protection|Call Trace" "$3" || true)
-echo "rust-module: tests exit $rc, kernel log complaints $bad"
-grep -E -A20 "WARNING:|BUG:|Oops" "$3" | head -60
-[ "$bad" = 0 ] || rc=3
-exit $rc'
-printf '%s\n' "$guest" >"$work/guest.sh"
+# In the guest (scripts/guest/rust-module.sh): load (the suite runs), test,
+# unload; keep the kernel log.
 rc=0
 # insmod and rmmod need root in the guest, whoever runs make (as in
 # lost-write.sh); the kernel log is written to the work directory.
 glog=$art/guest.log
 VNG_CONSOLE=$art/console.log VNG_OPTS="${VNG_OPTS:-} --user root" VNG_RWDIRS="${VNG_RWDIRS:-} $work" \
 	VNG_TIMEOUT=${VNG_TIMEOUT:-600} \
-	"$here/vng-run.sh" "$kernel" "sh $work/guest.sh $(realpath "$ko") $work/rust_device $klog" 2>&1 |
+	"$here/vng-run.sh" "$kernel" "sh $here/guest/rust-module.sh $(realpath "$ko") $work/rust_device $klog" 2>&1 |
 	tee "$glog" >&2 || rc=$?
 [[ ! -f $klog ]] || cp "$klog" "$art/dmesg.log"
 kunit_dir=$src/tools/testing/kunit

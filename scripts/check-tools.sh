@@ -1,0 +1,153 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The tools of make check, checked without a kernel, in seconds:
+#
+#   check-tools.sh <kernel tree> [<recorded logs dir>] [<result>]
+#
+# 1. shellcheck on every shell script (scripts/, scripts/guest/, the
+#    selftest runners, .ci/run) and py_compile on every Python script;
+# 2. every judge run on recorded logs (default tests/judges/), each with
+#    the verdict it must give: a passing run passes; a kernel without the
+#    fix judged as fixed fails; a case that fails for the wrong reason, a
+#    missing case, a crash (a log cut short), a skipped case, a lost write
+#    on the patched kernel, a control that did not lose, a variant that
+#    could not run, an amplifier that never fired: each fails, saying so;
+#    and check.ktap of a recorded run reads with the tree's kunit.py parse.
+#
+# <kernel tree>: a tree with tools/testing/kunit (the judges use its KUnit
+# parser).  The recorded logs are real runs (tests/judges/README); the
+# broken ones are made from them here, by the edit each case names.
+
+set -euo pipefail
+PROG=check-tools
+here=$(dirname "$(realpath "$0")")
+repo=$(realpath "$here/..")
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+[[ $# -ge 1 && $# -le 3 ]] || die "usage: $0 <kernel tree> [<recorded logs dir>] [<result>]"
+tree=$1 J=${2:-$repo/tests/judges} result=${3:-}
+[[ -f $tree/tools/testing/kunit/kunit_parser.py ]] || die "$tree has no tools/testing/kunit/kunit_parser.py"
+[[ -d $J ]] || die "no recorded logs in $J"
+need shellcheck shellcheck
+need python3 python3
+[[ -z $result ]] || rm -f "$result"
+J=$(realpath "$J")
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+
+# 1. Static checks.
+mapfile -t shells < <(cd "$repo" && ls scripts/*.sh scripts/guest/*.sh selftests/*.sh .ci/run)
+(cd "$repo" && shellcheck -x "${shells[@]}") || die "shellcheck found problems (above)"
+mapfile -t pys < <(cd "$repo" && ls scripts/*.py)
+(cd "$repo" && PYTHONPYCACHEPREFIX=$T/pycache python3 -m py_compile "${pys[@]}") ||
+	die "py_compile failed (above)"
+log "shellcheck: ${#shells[@]} shell scripts clean; py_compile: ${#pys[@]} Python scripts"
+
+# 2. The judges on recorded logs.
+pass=0 fail=0
+# expect <name> <status> <text> <command...>: the command must exit with
+# <status> and print <text> (stdout or stderr).
+expect() {
+	local name=$1 want=$2 text=$3 out rc=0
+	shift 3
+	out=$("$@" 2>&1) || rc=$?
+	if [[ $rc == "$want" ]] && grep -qF -- "$text" <<<"$out"; then
+		pass=$((pass + 1))
+		printf '  ok    %s\n' "$name"
+	else
+		fail=$((fail + 1))
+		printf '  FAIL  %s: exit status %s (want %s), output %s "%s":\n' "$name" "$rc" "$want" \
+			"$(grep -qF -- "$text" <<<"$out" && echo has || echo lacks)" "$text"
+		printf '%s\n' "$out" | tail -n 8 | sed 's/^/        /'
+	fi
+}
+# edit <out> <in> <sed expression>: a broken copy of a recorded log.
+edit() {
+	sed -e "$3" "$2" >"$T/$1"
+	cmp -s "$2" "$T/$1" && die "the edit '$3' changes nothing in $2: the recorded log moved on"
+	return 0
+}
+
+kv() {
+	python3 "$here/kunit-verdict.py" --tree "$tree" "$@"
+}
+mg=(--suite mmu_gather --source "$J/kunit/mmu_gather-cases.c")
+dr=(--suite delayed_rmap --source "$J/kunit/delayed_rmap-cases.rs")
+log "KUnit judge (kunit-verdict.py):"
+expect "mmu_gather, patched kernel: passes" 0 "17 results: 17 passed" \
+	kv "${mg[@]}" --mode patched "$J/kunit/mmu_gather-patched.log"
+expect "mmu_gather, kernel without the fixes: the fix cases fail as required" 0 "fail as required" \
+	kv "${mg[@]}" --mode nofix "$J/kunit/mmu_gather-nofix.log"
+expect "mmu_gather, kernel without the fixes judged as patched: fails" 1 "NOT AS EXPECTED" \
+	kv "${mg[@]}" --mode patched "$J/kunit/mmu_gather-nofix.log"
+expect "mmu_gather, patched kernel judged as without the fixes: fails" 1 "expected to fail without the fix" \
+	kv "${mg[@]}" --mode nofix "$J/kunit/mmu_gather-patched.log"
+edit wrong-reason.log "$J/kunit/mmu_gather-nofix.log" 's/unlocked before its deferred TLB flush/unlocked too early/'
+expect "mmu_gather, a fix case failing for another reason: fails" 1 'failed, but not with "unlocked before its deferred TLB flush"' \
+	kv "${mg[@]}" --mode nofix "$T/wrong-reason.log"
+edit missing.log "$J/kunit/mmu_gather-patched.log" '/ok [0-9]* reclaim_dirty_file_folio_unlock_order/d'
+expect "mmu_gather, a case missing from the log: fails" 1 "reclaim_dirty_file_folio_unlock_order: did not run" \
+	kv "${mg[@]}" --mode patched "$T/missing.log"
+# shellcheck disable=SC2016 # a sed address, not a shell expansion
+edit crash.log "$J/kunit/mmu_gather-patched.log" '/ok [0-9]* zap_clean_file_page_not_delayed/,$d'
+expect "mmu_gather, a boot that died in the suite: fails" 1 "did not run" \
+	kv "${mg[@]}" --mode patched "$T/crash.log"
+edit skip.log "$J/kunit/mmu_gather-patched.log" 's/\(ok [0-9]* reclaim_dirty_file_folio_unlock_order\)$/\1 # SKIP no batched TLB flush to probe/'
+expect "mmu_gather, a skipped case: fails" 1 "reclaim_dirty_file_folio_unlock_order: skipped" \
+	kv "${mg[@]}" --mode patched "$T/skip.log"
+expect "mmu_gather, no suite in the log: cannot judge" 2 'suite "mmu_gather" not in the log' \
+	kv "${mg[@]}" --mode patched "$J/kunit/delayed_rmap-upstream.log"
+expect "delayed_rmap, 7.2 with the fixes: passes" 0 "7 results: 7 passed" \
+	kv "${dr[@]}" --mode upstream "$J/kunit/delayed_rmap-upstream.log"
+expect "delayed_rmap, 7.2 without patches/7.2-fix: fails as required" 0 "fail as required" \
+	kv "${dr[@]}" --mode nofix "$J/kunit/delayed_rmap-nofix.log"
+expect "delayed_rmap, the mutant: fails as required" 0 "fail as required" \
+	kv "${dr[@]}" --mode mutation "$J/kunit/delayed_rmap-mutation.log"
+expect "delayed_rmap, the mutant judged as the kernel without 7.2-fix: fails" 1 "NOT AS EXPECTED" \
+	kv "${dr[@]}" --mode nofix "$J/kunit/delayed_rmap-mutation.log"
+
+lw() {
+	"$here/lost-write.sh" judge "$@"
+}
+log "lost-write judge (lost-write.sh judge):"
+expect "patched kernel, no loss in 12 variant runs: passes" 0 "0 lost writes in 12 variant runs" \
+	lw patched "$J/lost-write/patched.verdicts"
+edit lost.verdicts "$J/lost-write/patched.verdicts" '0,/madv_pageout_table: no loss (in \([0-9.]*\) s)/s//madv_pageout_table: LOST (after \1 s: wrote 9, read back 8)/'
+expect "patched kernel with one lost write: fails" 1 "FAIL: 1 lost write(s) in 12 variant runs" \
+	lw patched "$T/lost.verdicts"
+expect "kernel without the fixes, every required variant lost: passes" 0 "required, first loss: remap_fixed: run 1 amplified" \
+	env LW_MUST_LOSE='remap_fixed munmap_mmap madv_pageout_table' "$here/lost-write.sh" judge nofix "$J/lost-write/nofix.verdicts"
+edit noloss.verdicts "$J/lost-write/nofix.verdicts" 's/madv_pageout_table: LOST (after \([0-9.]*\) s.*/madv_pageout_table: no loss (in \1 s)/'
+expect "kernel without the fixes, MADV_PAGEOUT variant did not lose: fails" 1 "FAIL: no lost write in madv_pageout_table" \
+	env LW_MUST_LOSE='remap_fixed munmap_mmap madv_pageout_table' "$here/lost-write.sh" judge nofix "$T/noloss.verdicts"
+expect "stock 6.1, the zap variants lost: passes" 0 "required, first loss" \
+	lw stock "$J/lost-write/stock.verdicts"
+# shellcheck disable=SC2016 # a sed address, not a shell expansion
+edit error.verdicts "$J/lost-write/patched.verdicts" '$s/: no loss (.*/: ERROR (mount \/dev\/ram0 failed)/'
+expect "a variant that could not run: fails" 1 "a variant could not run" \
+	lw patched "$T/error.verdicts"
+printf 'stock-amplified-1: ERROR (the amplifier never fired: it tested nothing)\n' >"$T/amp.verdicts"
+expect "an amplifier that never fired: fails" 1 "a variant could not run" \
+	lw stock "$T/amp.verdicts"
+: >"$T/empty.verdicts"
+expect "no verdict at all: fails" 1 "nothing ran" \
+	lw patched "$T/empty.verdicts"
+
+log "check.ktap (ktap.py check, read by kunit.py parse):"
+mkdir -p "$T/results/kunit-6.1" "$T/results/lostwrite-patched"
+python3 "$here/ktap.py" extract --kunit-dir "$tree/tools/testing/kunit" "$J/kunit/mmu_gather-patched.log" \
+	-o "$T/results/kunit-6.1/kunit.ktap"
+printf 'TAP version 13\n1..1\nok 1 lost_write.remap_fixed.race\n' >"$T/results/lostwrite-patched/patched-amplified-1.ktap"
+printf 'TAP version 13\n1..1\nok 1 lost_write.remap_fixed.race\n' >"$T/results/lostwrite-patched/patched-plain-1.ktap"
+printf 'kunit-6.1\tPASS\t20\tkunit patched\nlostwrite-patched\tPASS\t60\t0 lost writes\ncheckpatch\tSKIP\t0\tnot run\n' \
+	>"$T/results/steps.tsv"
+python3 "$here/ktap.py" check "$T/results" "$T/results/steps.tsv" -o "$T/results/check.ktap"
+expect "check.ktap of a recorded run parses, every case counted" 0 "Ran 20 tests: passed: 19, skipped: 1" \
+	python3 "$tree/tools/testing/kunit/kunit.py" parse "$T/results/check.ktap"
+
+summary="check-tools: ${#shells[@]} shell and ${#pys[@]} Python scripts clean; judges on recorded logs: $pass of $((pass + fail)) as expected"
+echo "$summary"
+((fail == 0)) || die "$fail judge case(s) not as expected"
+[[ -z $result ]] || echo "$summary" >"$result"
