@@ -23,8 +23,15 @@ ifneq ($(filter $(REPO) $(REPO)/%,$(CACHE_DIR)),)
 $(error CACHE_DIR=$(CACHE_DIR) is inside the repository: choose a directory outside it)
 endif
 # Your own 6.1.y tree instead of the fetched Debian one: not fetched, no
-# series applied, built with O= in the cache.
-KDIR ?=
+# series applied, built with O= in the cache.  (Not called KDIR: that name
+# means a kernel build directory to build modules against, which is
+# another thing here, BUILD_7 for the Rust module.)
+LINUX_6_1 ?=
+ifneq ($(origin KDIR),undefined)
+ifneq ($(origin KDIR),environment)
+$(error KDIR is not a setting here: your own 6.1.y tree is LINUX_6_1=<dir>; the Rust module is built against the 7.x build directory of make kernel-7.2)
+endif
+endif
 JOBS ?= $(shell nproc)
 PATCHES_DIR ?= $(REPO)/patches/6.1
 override PATCHES_DIR := $(abspath $(PATCHES_DIR))
@@ -48,12 +55,12 @@ endif
 SRC_6_1 := $(CACHE_DIR)/src/linux-6.1
 DEB_DIR := $(CACHE_DIR)/debs
 RESULTS := $(CACHE_DIR)/results
-ifneq ($(strip $(KDIR)),)
-override KDIR := $(abspath $(KDIR))
-# One build directory per KDIR, never shared with the fetched tree's.
-KDIR_ID := $(shell printf '%s' '$(KDIR)' | sha256sum | cut -c1-12)
-TREE_6_1 := $(KDIR)
-BUILD_ROOT := $(CACHE_DIR)/build/kdir-$(KDIR_ID)
+ifneq ($(strip $(LINUX_6_1)),)
+override LINUX_6_1 := $(abspath $(LINUX_6_1))
+# One build directory per LINUX_6_1, never shared with the fetched tree's.
+LINUX_6_1_ID := $(shell printf '%s' '$(LINUX_6_1)' | sha256sum | cut -c1-12)
+TREE_6_1 := $(LINUX_6_1)
+BUILD_ROOT := $(CACHE_DIR)/build/own-6.1-$(LINUX_6_1_ID)
 else
 TREE_6_1 := $(SRC_6_1)
 BUILD_ROOT := $(CACHE_DIR)/build
@@ -64,7 +71,7 @@ KERNEL_FRAGMENTS := $(sort $(wildcard $(REPO)/configs/6.1-*.config))
 S := $(REPO)/scripts
 
 # ------------------------------------------------------------------ targets
-.PHONY: help deps deps-check deps-plots plots kunit-py-6.1 check-tools deps-6.1 deps-check-6.1 deps-plan deps-test check-6.1 check-7.2 fresh-machine-test source-6.1 apply-6.1 kernel-6.1 boot-6.1 \
+.PHONY: help deps deps-check deps-plots plots kunit-py-6.1 check-tools clean-cache deps-6.1 deps-check-6.1 deps-plan deps-test check-6.1 check-7.2 fresh-machine-test source-6.1 apply-6.1 kernel-6.1 boot-6.1 \
 	boot-smoke checkpatch compile-matrix series-bisect typecheck check \
 	stock-6.1 lostwrite-stock lostwrite-patched lostwrite kernel-6.1-nofix lostwrite-nofix \
 	measure-lostwrite kunit-6.1 kunit-6.1-nofix source-7.2 apply-7.2 kernel-7.2 kernel-7.2-mutation boot-7.2 module-7.2 style-7.2 rust-module-7.2 rust-module-7.2-mutation rust-module-7.2-nofix lostwrite-7.2 lostwrite-7.2-madv \
@@ -85,6 +92,7 @@ help:
 	@echo '  boot-6.1        boot the 6.1 test kernel with virtme-ng and run CMD in the guest (its exit status)'
 	@echo '  stock-6.1       unpack Debian 12'"'"'s stock kernel (linux-image-$$(STOCK_ABI)-amd64) in the cache'
 	@echo '  lostwrite       lostwrite-stock, lostwrite-nofix and lostwrite-patched'
+	@echo '  clean-cache     remove builds, results and test roots from CACHE_DIR (CLEAN_CACHE=all: everything)'
 	@echo '  kunit-py-6.1    the mmu_gather suite under kunit.py run --arch=x86_64 (configs/mmu_gather.kunitconfig)'
 	@echo '  plots           pictures (PNG) of the measurements in PLOTS_DIR: time to loss, make check timeline,'
 	@echo '                  flushes against pages (needs make deps-plots; not part of check)'
@@ -109,7 +117,7 @@ help:
 	@echo 'Variables (current value):'
 	@echo '  STEPS        = $(STEPS)  (make check: only these steps)'
 	@echo '  CACHE_DIR    = $(CACHE_DIR)'
-	@echo '  KDIR         = $(KDIR)  (your own 6.1.y tree: no fetch, no series)'
+	@echo '  LINUX_6_1    = $(LINUX_6_1)  (your own 6.1.y tree: no fetch, no series)'
 	@echo '  JOBS         = $(JOBS)'
 	@echo '  PATCHES_DIR  = $(PATCHES_DIR)'
 	@echo '  CMD          = $(CMD)  (boot-6.1)'
@@ -159,19 +167,19 @@ fresh-machine-test:
 	@$(S)/fresh-machine-test.sh '$(CACHE_DIR)/fresh-machine' $(FRESH_SCENARIOS)
 
 source-6.1:
-ifneq ($(strip $(KDIR)),)
-	@[[ -f '$(KDIR)/Makefile' && -d '$(KDIR)/mm' ]] || { echo "error: KDIR=$(KDIR) is not a kernel tree" >&2; exit 1; }
-	@v=$$(make -s -C '$(KDIR)' kernelversion); [[ $$v == 6.1.* ]] || \
-		{ echo "error: KDIR=$(KDIR) is Linux $$v, not 6.1.y" >&2; exit 1; }; \
-		echo "using KDIR=$(KDIR) (Linux $$v): not fetching"
+ifneq ($(strip $(LINUX_6_1)),)
+	@[[ -f '$(LINUX_6_1)/Makefile' && -d '$(LINUX_6_1)/mm' ]] || { echo "error: LINUX_6_1=$(LINUX_6_1) is not a kernel tree" >&2; exit 1; }
+	@v=$$(make -s -C '$(LINUX_6_1)' kernelversion); [[ $$v == 6.1.* ]] || \
+		{ echo "error: LINUX_6_1=$(LINUX_6_1) is Linux $$v, not 6.1.y" >&2; exit 1; }; \
+		echo "using LINUX_6_1=$(LINUX_6_1) (Linux $$v): not fetching"
 else
 	@$(S)/kernel-tree.sh fetch linux-source-6.1 '$(SRC_6_1)' '$(DEB_DIR)'
 endif
 
 apply-6.1: source-6.1
 	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
-ifneq ($(strip $(KDIR)),)
-	@echo "KDIR=$(KDIR) used as is (series not applied)" | tee '$(RESULTS)/$@/summary.txt'
+ifneq ($(strip $(LINUX_6_1)),)
+	@echo "LINUX_6_1=$(LINUX_6_1) used as is (series not applied)" | tee '$(RESULTS)/$@/summary.txt'
 else
 	@$(S)/kernel-tree.sh apply '$(SRC_6_1)' '$(PATCHES_DIR)'
 	@n=$$(git -C '$(SRC_6_1)' rev-list --count pristine..HEAD); \
@@ -210,6 +218,25 @@ kunit-py-6.1: apply-6.1
 		grep -a 'Testing complete' '$(RESULTS)/$@/kunit.py.log' | sed 's/^\[[0-9:]*\] //' >'$(RESULTS)/$@/summary.txt' || true; \
 		exit $$rc
 
+# Empty the cache of what can be rebuilt (builds, results, plots, the roots
+# of fresh-machine-test); downloads and source trees stay.  CLEAN_CACHE=all
+# removes the whole cache directory.  Refused while another make uses it.
+CLEAN_CACHE ?= builds
+clean-cache:
+	@[[ -d '$(CACHE_DIR)' ]] || { echo "clean-cache: $(CACHE_DIR) does not exist: nothing to do"; exit 0; }; \
+	[[ '$(CACHE_DIR)' != / && '$(CACHE_DIR)' != "$$HOME" ]] || { echo "error: CACHE_DIR=$(CACHE_DIR): will not remove that" >&2; exit 1; }; \
+	exec 9>>'$(CACHE_DIR)/.lock'; \
+	flock -n 9 || { echo "error: another make is using $(CACHE_DIR): try again when it is done" >&2; exit 1; }; \
+	if [[ '$(CLEAN_CACHE)' == all ]]; then \
+		echo "clean-cache: removing $(CACHE_DIR) ($$(du -sh '$(CACHE_DIR)' | cut -f1))"; rm -rf '$(CACHE_DIR)'; \
+	else \
+		for d in build results results.prev results-times.tsv plots fresh-machine; do \
+			[[ -e '$(CACHE_DIR)'/$$d ]] || continue; \
+			echo "clean-cache: removing $(CACHE_DIR)/$$d ($$(du -sh '$(CACHE_DIR)'/$$d | cut -f1))"; rm -rf '$(CACHE_DIR)'/$$d; \
+		done; \
+		echo "clean-cache: kept the downloads and source trees ($$(du -sh '$(CACHE_DIR)' | cut -f1)); CLEAN_CACHE=all removes them too"; \
+	fi
+
 # The tools themselves, no kernel (seconds): shellcheck, py_compile, the
 # judges on the recorded logs of tests/judges (the 6.1 tree's KUnit parser).
 check-tools: source-6.1
@@ -226,8 +253,8 @@ compile-matrix: apply-6.1
 
 series-bisect: apply-6.1
 	@mkdir -p '$(RESULTS)/$@'
-ifneq ($(strip $(KDIR)),)
-	@echo "series bisect: not applicable (KDIR=$(KDIR) is used as is, no series applied)" | \
+ifneq ($(strip $(LINUX_6_1)),)
+	@echo "series bisect: not applicable (LINUX_6_1=$(LINUX_6_1) is used as is, no series applied)" | \
 		tee '$(RESULTS)/$@/summary.txt'
 else
 	@$(S)/series-bisect.sh '$(TREE_6_1)' '$(BUILD_ROOT)' '$(JOBS)' '$(RESULTS)/$@/summary.txt'
@@ -279,8 +306,8 @@ NOFIX_TREE := $(TREE_6_1)-nofix
 BUILD_6_1_NOFIX := $(BUILD_ROOT)/linux-6.1-nofix-x86_64
 
 kernel-6.1-nofix: apply-6.1
-ifneq ($(strip $(KDIR)),)
-	@echo "error: kernel-6.1-nofix needs the fetched tree with the series applied (not KDIR)" >&2; exit 1
+ifneq ($(strip $(LINUX_6_1)),)
+	@echo "error: kernel-6.1-nofix needs the fetched tree with the series applied (not LINUX_6_1)" >&2; exit 1
 endif
 	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
 	@$(S)/kernel-tree.sh nofix '$(TREE_6_1)' '$(NOFIX_TREE)' '$(FIX_SUBJECT)' '$(RECLAIM_FIX_SUBJECT)'
@@ -648,3 +675,4 @@ $(call check_words,MEASURE_KERNELS_7,stock nofix fixed)
 $(call check_words,TRACE_KERNEL,mutation upstream nofix stock)
 $(if $(LW_FS),$(call check_words,LW_FS,ext4 tmpfs))
 $(call check_words,PLOTS_RESULTS,yes no)
+$(call check_words,CLEAN_CACHE,builds all)

@@ -5,7 +5,7 @@
 #   . "$(dirname "$0")/lib.sh"
 # The sourcing script sets PROG (its name, used as the message prefix).
 
-# Scripts run from the top-level Makefile: keep its variables (KDIR, JOBS,
+# Scripts run from the top-level Makefile: keep its variables (LINUX_6_1, JOBS,
 # CMD, ...) and jobserver out of the kernel's make, which gets -j itself.
 # (check.sh, which runs the top-level make again, sets KEEP_MAKEFLAGS.)
 if [[ -z ${KEEP_MAKEFLAGS:-} ]]; then
