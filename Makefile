@@ -407,23 +407,23 @@ boot-7.2:
 
 # The Rust module (Kbuild, rust/), built out of the repository (MO=).
 # The test-only mutation (the rmap of dirty file pages removed before the TLB
-# flush again): built incrementally in BUILD_7, image kept in MUTANT_7.
+# flush again): built incrementally in BUILD_7, image kept in MUTATION_7.
 PATCHES_7_MUTATION := $(REPO)/patches/7.2-mutation
-MUTANT_7 := $(BUILD_ROOT)/linux-$(LINUX7_SERIES)-mutant
+MUTATION_7 := $(BUILD_ROOT)/linux-$(LINUX7_SERIES)-mutation
 kernel-7.2-mutation: kernel-7.2
 	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
-	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/mutant-kernel.sh '$(TREE_7)' '$(BUILD_7)' '$(JOBS)' \
-		'$(PATCHES_7_MUTATION)' '$(MUTANT_7)'
-	@echo "$$(ls '$(MUTANT_7)'/boot/vmlinuz-*) built with $(notdir $(wildcard $(PATCHES_7_MUTATION)/0*.patch))" \
+	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/variant-kernel.sh '$(TREE_7)' '$(BUILD_7)' '$(JOBS)' \
+		'$(PATCHES_7_MUTATION)' '$(MUTATION_7)'
+	@echo "$$(ls '$(MUTATION_7)'/boot/vmlinuz-*) built with $(notdir $(wildcard $(PATCHES_7_MUTATION)/0*.patch))" \
 		>'$(RESULTS)/$@/summary.txt'
 
 # The 7.x kernel without the fix of patches/7.2-fix (reverted on top of the
-# series, built incrementally in BUILD_7 like the mutant, image kept apart):
+# series, built incrementally in BUILD_7 like the mutation kernel, image kept apart):
 # the control of that fix.
 NOFIX_7 := $(BUILD_ROOT)/linux-$(LINUX7_SERIES)-nofix
 kernel-7.2-nofix: kernel-7.2
 	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
-	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/mutant-kernel.sh '$(TREE_7)' '$(BUILD_7)' '$(JOBS)' \
+	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/variant-kernel.sh '$(TREE_7)' '$(BUILD_7)' '$(JOBS)' \
 		'revert:$(FIX_7_SUBJECT)|$(RECLAIM_FIX_7_SUBJECT)' '$(NOFIX_7)'
 	@echo "$$(ls '$(NOFIX_7)'/boot/vmlinuz-*) built without '$(FIX_7_SUBJECT)' and '$(RECLAIM_FIX_7_SUBJECT)'" \
 		>'$(RESULTS)/$@/summary.txt'
@@ -452,7 +452,7 @@ style-7.2: module-7.2
 
 # The Rust module in a 7.x guest: its KUnit suite (delayed_rmap, run at
 # load) and selftests/rust_device.c against its device.  On the kernel of
-# make kernel-7.2 (with patches/7.2-fix) everything passes; on the mutant the
+# make kernel-7.2 (with patches/7.2-fix) everything passes; on the mutation kernel the
 # flush-order cases must fail; without patches/7.2-fix the whole-PTE-table
 # case (shmem_table_flush_order) must fail.
 rust-module-7.2: module-7.2
@@ -462,7 +462,7 @@ rust-module-7.2: module-7.2
 
 rust-module-7.2-mutation: module-7.2 kernel-7.2-mutation
 	@mkdir -p '$(RESULTS)/$@'
-	@$(S)/rust-module.sh mutation '$(TREE_7)' "$$(ls '$(MUTANT_7)'/boot/vmlinuz-*)" \
+	@$(S)/rust-module.sh mutation '$(TREE_7)' "$$(ls '$(MUTATION_7)'/boot/vmlinuz-*)" \
 		'$(MODULE_7)/rust/delayed_rmap_test.ko' \
 		'$(SELFTEST_BUILD)/rust-module-7.2' '$(RESULTS)/$@/summary.txt'
 
@@ -552,20 +552,20 @@ measure-lostwrite-7.2: kernel-7.2-nofix stock-7.2
 		done
 	@echo "measure-lostwrite-7.2: logs in $(SELFTEST_BUILD)/measure-7-*/, summaries above"
 
-# The mutation control of the 7.x lost-write runs: on the mutant (no delayed
+# The mutation control of the 7.x lost-write runs: on the mutation kernel (no delayed
 # rmap) the selftest must lose writes, judged like lostwrite-nofix, and in
 # the paced MADV_DONTNEED variant too.
 LW_MUST_LOSE_7 ?= remap_fixed munmap_mmap madv_dontneed_paced
 lostwrite-7.2-mutation: kernel-7.2-mutation
 	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
 	@LW_MUST_LOSE='$(LW_MUST_LOSE_7)' KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/lost-write.sh mutation \
-		"$$(ls '$(MUTANT_7)'/boot/vmlinuz-*)" '$(BUILD_7)' '$(TREE_7)/tools/testing/selftests' \
-		'$(SELFTEST_BUILD)/mutant-$(LINUX7_SERIES)' '$(RESULTS)/$@/summary.txt'
+		"$$(ls '$(MUTATION_7)'/boot/vmlinuz-*)" '$(BUILD_7)' '$(TREE_7)/tools/testing/selftests' \
+		'$(SELFTEST_BUILD)/mutation-$(LINUX7_SERIES)' '$(RESULTS)/$@/summary.txt'
 
 # One lost-write run on 7.x with the kprobe tracer
 # (selftests/tracer/lw_trace.c): the events of page 0 of the test file and
 # the test's TLB flushes, and counts over them.  TRACE_KERNEL=mutation
-# (default; the mutant loses a write), upstream (the 7.x kernel of make
+# (default; the mutation kernel loses a write), upstream (the 7.x kernel of make
 # check, with patches/7.2-fix), nofix (without it) or stock (Debian sid's);
 # TRACE_SECONDS, TRACE_DUMP (events kept), LW_ARGS (default -o
 # madv_dontneed_paced; the whole table: -o madv_dontneed_table).
@@ -573,7 +573,7 @@ TRACE_KERNEL ?= mutation
 trace-lostwrite-7.2: kernel-7.2-mutation
 	@headers='$(BUILD_7)'; kmake='$(RUST_KMAKE_ARGS)'; \
 	case '$(TRACE_KERNEL)' in \
-	mutation) kernel=$$(ls '$(MUTANT_7)'/boot/vmlinuz-*) ;; \
+	mutation) kernel=$$(ls '$(MUTATION_7)'/boot/vmlinuz-*) ;; \
 	upstream) kernel='$(BUILD_7)' ;; \
 	nofix) $(MAKE) -f '$(REPO)/Makefile' kernel-7.2-nofix; kernel=$$(ls '$(NOFIX_7)'/boot/vmlinuz-*) ;; \
 	stock) $(MAKE) -f '$(REPO)/Makefile' stock-7.2; kernel='$(STOCK7_ROOT)/boot/vmlinuz-$(STOCK7_RELEASE)'; \

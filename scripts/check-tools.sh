@@ -103,9 +103,9 @@ expect "delayed_rmap, 7.2 with the fixes: passes" 0 "7 results: 7 passed" \
 	kv "${dr[@]}" --mode upstream "$J/kunit/delayed_rmap-upstream.log"
 expect "delayed_rmap, 7.2 without patches/7.2-fix: fails as required" 0 "fail as required" \
 	kv "${dr[@]}" --mode nofix "$J/kunit/delayed_rmap-nofix.log"
-expect "delayed_rmap, the mutant: fails as required" 0 "fail as required" \
+expect "delayed_rmap, the mutation kernel: fails as required" 0 "fail as required" \
 	kv "${dr[@]}" --mode mutation "$J/kunit/delayed_rmap-mutation.log"
-expect "delayed_rmap, the mutant judged as the kernel without 7.2-fix: fails" 1 "NOT AS EXPECTED" \
+expect "delayed_rmap, the mutation kernel judged as the kernel without 7.2-fix: fails" 1 "NOT AS EXPECTED" \
 	kv "${dr[@]}" --mode nofix "$J/kunit/delayed_rmap-mutation.log"
 
 lw() {

@@ -11,7 +11,7 @@
 #
 #   upstream  the kernel as built by make kernel-7.2 (with patches/7.2-fix):
 #             every KUnit case and every selftest passes.
-#   mutation  the same kernel with patches/7.2-mutation (scripts/mutant-kernel.sh):
+#   mutation  the same kernel with patches/7.2-mutation (scripts/variant-kernel.sh):
 #             the suite's flush-order cases must fail, on the flush order;
 #             every other case and every selftest passes.
 #   nofix     the same kernel without patches/7.2-fix: shmem_table_flush_order

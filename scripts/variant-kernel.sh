@@ -1,11 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build the kernel with a test-only mutation (patches/7.2-mutation)
-# incrementally, in the build directory of the unmodified kernel, and keep
-# its image apart.
+# Build a variant of the kernel: with a test-only mutation
+# (patches/7.2-mutation) or without some of its fixes, incrementally, in the
+# build directory of the unmodified kernel, and keep its image apart.
 #
-#   mutant-kernel.sh <srcdir> <builddir> <jobs> <mutation> <outdir>
+#   variant-kernel.sh <srcdir> <builddir> <jobs> <mutation> <outdir>
 #
 # <mutation>: a directory whose series file lists the patches to apply
 # (patches/7.2-mutation), or revert:<subject>[|<subject>...], which reverts
@@ -19,18 +19,18 @@
 # image is copied to <outdir>/boot/vmlinuz-<release> (scripts/vng-run.sh
 # boots it).  Then the tree goes back to "series" and make rebuilds the
 # same files, so <builddir> again holds the unmodified kernel, whose
-# modules are installed to <outdir>/lib/modules/<release> for the mutant
+# modules are installed to <outdir>/lib/modules/<release> for the variant
 # to load (brd for the lost-write test): the mutation touches built-in mm
 # code only, so the modules of both kernels are the same.
 #
 # Nothing is rebuilt while the series, the mutation and the configuration
-# are those <outdir>/.delayed-rmap-mutant records.  <builddir>'s
-# completeness stamp is removed while it holds the mutant, so an interrupted
+# are those <outdir>/.delayed-rmap-variant records.  <builddir>'s
+# completeness stamp is removed while it holds the variant, so an interrupted
 # run never leaves it looking like the unmodified kernel: the next
 # build-kernel.sh run rebuilds it.
 
 set -euo pipefail
-PROG=mutant-kernel
+PROG=variant-kernel
 here=$(dirname "$(realpath "$0")")
 # shellcheck source=lib.sh
 . "$here/lib.sh"
@@ -64,7 +64,7 @@ release=$(sed -n 's/^release=//p' "$built")
 mkdir -p "$out/boot" "$out/lib/modules"
 out=$(realpath "$out")
 image=$out/boot/vmlinuz-$release
-stamp=$out/.delayed-rmap-mutant
+stamp=$out/.delayed-rmap-variant
 want=$({
 	git -C "$src" rev-parse series
 	if [[ -n $revert ]]; then
@@ -76,7 +76,7 @@ want=$({
 } | sha256sum | cut -d' ' -f1)
 if [[ -f $stamp && -f $image && -f $out/lib/modules/$release/modules.dep &&
 	$(<"$stamp") == "$want" ]]; then
-	log "mutant kernel up to date ($image)"
+	log "variant kernel up to date ($image)"
 	exit 0
 fi
 rm -f "$stamp"
@@ -104,16 +104,16 @@ for fix in $revert; do
 		-c user.email="pipeline@delayed-rmap.invalid" revert --no-edit "$fix" >/dev/null ||
 		die "'$(git -C "$src" log -1 --format=%s "$fix")' does not revert cleanly on top of the series"
 done
-log "building the mutant in $build ($(git -C "$src" log -1 --format=%s))"
+log "building the variant in $build ($(git -C "$src" log -1 --format=%s))"
 start=$SECONDS
 "${kmake[@]}" -j"$jobs" bzImage >"$out/.build.log" 2>&1 ||
-	die "mutant build failed (log: $out/.build.log)"
+	die "variant build failed (log: $out/.build.log)"
 nwarn=$(count_warnings "$out/.build.log" "$src" "$build")
-((nwarn == 0)) || die "$nwarn warning(s) in the mutant build ($out/.build.log)"
+((nwarn == 0)) || die "$nwarn warning(s) in the variant build ($out/.build.log)"
 got=$("${kmake[@]}" -s kernelrelease)
-[[ $got == "$release" ]] || die "mutant release $got differs from $release"
+[[ $got == "$release" ]] || die "variant release $got differs from $release"
 cp "$build/arch/x86/boot/bzImage" "$image.tmp"
-mutant_secs=$((SECONDS - start))
+variant_secs=$((SECONDS - start))
 
 log "rebuilding the unmodified kernel in $build"
 restore_tree
@@ -127,4 +127,4 @@ rm -rf "${out:?}/lib/modules/$release"
 	die "installing the modules to $out failed (log: $out/.modules.log)"
 mv "$image.tmp" "$image"
 echo "$want" >"$stamp"
-log "mutant kernel $image ($mutant_secs s; unmodified kernel back in $((SECONDS - start)) s)"
+log "variant kernel $image ($variant_secs s; unmodified kernel back in $((SECONDS - start)) s)"
