@@ -10,7 +10,8 @@
 #
 # <kernel>: a build directory or a kernel image (see vng-run.sh); <headers>:
 # what the amplifier (the counter) is built against.  Prints and writes the
-# "flushcount:" lines per kernel.  No judgement: a measurement.
+# "flushcount:" lines per kernel, and writes them as TSV to <result> with
+# .tsv for .txt.  No judgement: a measurement.
 
 set -euo pipefail
 PROG=flush-count
@@ -36,6 +37,9 @@ mkdir -p "$work"
 gcc -O2 -Wall -Wextra -Wno-unused-parameter -Werror -o "$work/zap_flush_count" \
 	"$repo/selftests/zap_flush_count.c" -lpthread
 rm -f "$result"
+# The same figures as data, next to the result: one row per measurement.
+tsv=${result%.txt}.tsv
+printf 'kernel\tzaps\tzap\tdirty_pages\ttable_pages\tflushes\tper_zap\tbatched_flushes\tbatched_per_zap\n' >"$tsv"
 for i in "${!labels[@]}"; do
 	label=${labels[i]}
 	mkdir -p "$work/$label"
@@ -51,4 +55,6 @@ for i in "${!labels[@]}"; do
 		die "$label: the measurement did not finish (guest exit status $rc)"
 	fi
 	printf '%s\n' "${lines//flushcount: /$label: }" | tee -a "$result"
+	sed -nE 's/^flushcount: ([0-9]+) (.*) zaps of ([0-9]+) dirty pages \(of ([0-9]+)\): ([0-9]+) flush_tlb_mm_range calls, ([0-9.]+) per zap; ([0-9]+) batched \(reclaim\) flushes, ([0-9.]+) per zap$/\1\t\2\t\3\t\4\t\5\t\6\t\7\t\8/p' <<<"$lines" |
+		sed "s/^/$label\t/" >>"$tsv"
 done
