@@ -69,6 +69,8 @@ BUILD_6_1 := $(BUILD_ROOT)/linux-6.1-x86_64
 KERNEL_FRAGMENTS := $(sort $(wildcard $(REPO)/configs/6.1-*.config))
 
 S := $(REPO)/scripts
+# Every setting of this Makefile (the NAME ?= lines), for make help.
+SETTINGS := $(sort $(shell awk '/^[A-Z][A-Z0-9_]* \?=/ { print $$1 }' '$(REPO)/Makefile'))
 
 # ------------------------------------------------------------------ targets
 .PHONY: help deps deps-check deps-plots plots kunit-py-6.1 check-tools clean-cache deps-6.1 deps-check-6.1 deps-plan deps-test check-6.1 check-7.2 fresh-machine-test source-6.1 apply-6.1 kernel-6.1 boot-6.1 \
@@ -130,6 +132,12 @@ help:
 	@echo '  7.x toolchain  = $(RUST_KMAKE_ARGS)'
 	@echo '  MEASURE_RUNS = $(MEASURE_RUNS), MEASURE_SECONDS = $(MEASURE_SECONDS), MEASURE_KERNELS = $(MEASURE_KERNELS)'
 	@echo '  LW_TABLE_SECONDS = $(LW_TABLE_SECONDS) (seconds per variant and boot of the controls that must lose in a table variant: lostwrite-nofix, lostwrite-stock-7.2, lostwrite-7.2-nofix); LW_NOFIX_RUNS = $(LW_NOFIX_RUNS) (boots of the two nofix ones)'
+	@echo
+	@echo 'Every setting (NAME=value on the command line; the scripts and Documentation/testing.rst say what each does):'
+	@$(foreach v,$(SETTINGS),printf '  %-22s = %s\n' '$(v)' '$(subst ','\'',$($(v)))';)
+	@echo 'Read from the environment by the scripts (see each script'"'"'s header): LW_ARGS LW_FS LW_MODES LW_MAX_RUNS'
+	@echo '  LW_MUST_LOSE LW_FAULT_DELAY_US VNG_OPTS VNG_TIMEOUT VNG_APPEND VNG_RWDIRS VNG_CONSOLE BUILD_VERBOSE'
+	@echo '  TRACE_SECONDS TRACE_DUMP TRACE_AMPLIFY SID_MIRROR APT_MAX_AGE_MIN BINDGEN_VERSION FRESH_STALE_LISTS'
 	@echo
 	@echo 'Example: make boot-6.1 CMD='"'"'cat /proc/cpuinfo | grep -c processor'"'"
 
