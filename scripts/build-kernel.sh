@@ -49,8 +49,14 @@ if [[ ${BUILD_VERBOSE:-0} == 1 ]]; then
 	"${kmake[@]}" -j"$jobs" "${targets[@]}" 2>&1 | tee "$buildlog" || rc=${PIPESTATUS[0]}
 else
 	: >"$buildlog"
+	# (The sleep is killed with the loop: left behind, it would hold the
+	# output pipe open, and whoever reads it would wait for it.)
 	(
-		while sleep 60; do
+		trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+		while :; do
+			sleep 60 &
+			nap=$!
+			wait "$nap"
 			log "still building ($((SECONDS - start)) s): $(grep -c '^  [A-Z]' "$buildlog" || true) files so far, log: $buildlog"
 		done
 	) &
