@@ -135,6 +135,22 @@ expect "an amplifier that never fired: fails" 1 "a variant could not run" \
 expect "no verdict at all: fails" 1 "nothing ran" \
 	lw patched "$T/empty.verdicts"
 
+log "selftest TAP (ktap.py results, the KUnit parser):"
+kr() {
+	python3 "$here/ktap.py" results --kunit-dir "$tree/tools/testing/kunit" "$@"
+}
+expect "stale_tlb, every variant passed: read as such" 0 $'stale_tlb.truncate.check\tSUCCESS' \
+	kr "$J/stale-tlb/6.1-run-1.log"
+edit stale.log "$J/stale-tlb/6.1-run-1.log" 's/^ok 3 stale_tlb.munmap_mmap.check/not ok 3 stale_tlb.munmap_mmap.check/'
+expect "stale_tlb, one variant failed: read as a failure" 0 $'stale_tlb.munmap_mmap.check\tFAILURE' \
+	kr "$T/stale.log"
+# shellcheck disable=SC2016 # a sed address, not a shell expansion
+edit stale-cut.log "$J/stale-tlb/6.1-run-1.log" '/ok 4 stale_tlb.remap_fixed.check/,$d'
+expect "stale_tlb, a run cut short: the missing variants are not read as passed" 0 "totals	pass 3 fail 0 skip 0 other 2" \
+	kr "$T/stale-cut.log"
+printf 'vng-run: guest command starting\n' >"$T/notap.log"
+expect "a log without TAP: no result" 1 "no KTAP/TAP output" kr "$T/notap.log"
+
 log "check.ktap (ktap.py check, read by kunit.py parse):"
 mkdir -p "$T/results/kunit-6.1" "$T/results/lostwrite-patched"
 python3 "$here/ktap.py" extract --kunit-dir "$tree/tools/testing/kunit" "$J/kunit/mmu_gather-patched.log" \

@@ -4,12 +4,19 @@
 
     ktap.py extract --kunit-dir <dir> <log> [-o <out.ktap>]
     ktap.py check <results-dir> <status.tsv> [-o <out.ktap>]
+    ktap.py results --kunit-dir <dir> <log>
 
 extract: the (K)TAP lines of a kernel or guest log, found by the kernel
          tree's own KUnit parser (<dir> = tools/testing/kunit of the tree:
          kunit_parser.extract_tap_lines, what `kunit.py parse` reads), with
          the header made "KTAP version 1".  Exit status 1 if the log holds
          none.
+results: the result of every test of the first (K)TAP document in a log,
+         as the tree's KUnit parser reads it: one line per test without
+         subtests, "<name><TAB><SUCCESS|FAILURE|SKIPPED|...>", then
+         "totals<TAB>pass N fail N skip N other N".  For the scripts that
+         judge a selftest's TAP (the one parser for all of them).  Exit
+         status 1 if the log holds no (K)TAP.
 check:   results/check.ktap: one test per step of the run (status.tsv:
          step, PASS|FAIL|SKIP, seconds, summary; tab-separated), each with
          the KTAP documents its step left in <results-dir>/<step>/*.ktap
@@ -23,6 +30,7 @@ The output reads with `kunit.py parse <file>` of a kernel tree.
 
 import argparse
 import glob
+import inspect
 import os
 import re
 import sys
@@ -90,12 +98,56 @@ def write(lines, out):
         sys.stdout.write(text)
 
 
-def cmd_extract(args):
-    sys.path.insert(0, args.kunit_dir)
+def parser(kunit_dir):
+    sys.path.insert(0, kunit_dir)
     try:
         import kunit_parser  # pylint: disable=import-outside-toplevel
     except ImportError as e:
-        die(f'no KUnit parser in {args.kunit_dir}: {e}')
+        die(f'no KUnit parser in {kunit_dir}: {e}')
+    return kunit_parser
+
+
+def cmd_results(args):
+    kunit_parser = parser(args.kunit_dir)
+    try:
+        with open(args.log, encoding='utf-8', errors='replace') as f:
+            lines = f.readlines()
+    except OSError as e:
+        die(f'cannot read {args.log}: {e}')
+    if not any(HEADER.search(line) for line in lines):
+        print(f'ktap: {args.log}: no KTAP/TAP output', file=sys.stderr)
+        return 1
+    # The parser's own report goes to stderr: 6.1's parser prints through
+    # a module-level printer, newer ones take one as an argument.
+    import kunit_printer  # pylint: disable=import-outside-toplevel
+    quiet = kunit_printer.Printer(output=sys.stderr)
+    if 'printer' in inspect.signature(kunit_parser.parse_run_tests).parameters:
+        root = kunit_parser.parse_run_tests(lines, quiet)
+    else:
+        kunit_parser.stdout = quiet
+        root = kunit_parser.parse_run_tests(lines)
+    counts = {'SUCCESS': 0, 'FAILURE': 0, 'SKIPPED': 0}
+    other = 0
+
+    def walk(test):
+        nonlocal other
+        if not test.subtests:
+            status = test.status.name
+            print(f'{test.name}\t{status}')
+            if status in counts:
+                counts[status] += 1
+            else:
+                other += 1
+        for sub in test.subtests:
+            walk(sub)
+    for sub in root.subtests:
+        walk(sub)
+    print(f'totals\tpass {counts["SUCCESS"]} fail {counts["FAILURE"]} skip {counts["SKIPPED"]} other {other}')
+    return 0
+
+
+def cmd_extract(args):
+    kunit_parser = parser(args.kunit_dir)
     try:
         with open(args.log, encoding='utf-8', errors='replace') as f:
             stream = kunit_parser.extract_tap_lines(f.readlines())
@@ -147,6 +199,10 @@ def main():
     p.add_argument('log')
     p.add_argument('-o')
     p.set_defaults(func=cmd_extract)
+    p = sub.add_parser('results')
+    p.add_argument('--kunit-dir', required=True)
+    p.add_argument('log')
+    p.set_defaults(func=cmd_results)
     p = sub.add_parser('check')
     p.add_argument('results')
     p.add_argument('status')

@@ -72,15 +72,18 @@ python3 "$here/ktap.py" extract --kunit-dir "$kunit_dir" "$glog" -o "$art/rust_d
 	log "no TAP of rust_device in $glog"
 [[ ! -f $klog ]] || python3 "$here/ktap.py" extract --kunit-dir "$kunit_dir" "$klog" -o "$art/kunit.ktap" ||
 	log "no KTAP in $klog"
-tests=$(grep -E '^# Totals:' "$glog" | tail -n1 || true)
+# The selftest's results as the KUnit parser reads its TAP: all must pass.
+tests=$(python3 "$here/ktap.py" results --kunit-dir "$kunit_dir" "$glog" 2>/dev/null | sed -n 's/^totals\t//p' || true)
 line=$(grep -E '^rust-module: tests exit' "$glog" | tail -n1 || true)
 [[ -n $line && -f $klog ]] || die "the guest did not finish (vng exit status $rc; log: $glog, console: $art/console.log)"
-((rc == 0)) || die "$line; selftests: ${tests:-no TAP totals} (log: $glog, kernel log: $klog)"
+((rc == 0)) || die "$line; selftests: ${tests:-no TAP} (log: $glog, kernel log: $klog)"
+[[ $tests =~ ^pass\ [1-9][0-9]*\ fail\ 0\ skip\ 0\ other\ 0$ ]] ||
+	die "rust_device selftests: ${tests:-no TAP} (log: $glog)"
 
 rc=0
 verdict=$(python3 "$here/kunit-verdict.py" --tree "$src" --suite delayed_rmap --mode "$mode" "$klog") || rc=$?
 printf '%s\n' "$verdict" >&2
 ((rc == 0)) || die "delayed_rmap KUnit suite on the $mode kernel: not as expected (kernel log: $klog)"
-summary="rust module $mode: loaded; $(tail -n1 <<<"$verdict"); rust_device selftests ${tests#\# }; unloaded, no kernel warnings"
+summary="rust module $mode: loaded; $(tail -n1 <<<"$verdict"); rust_device selftests: $tests; unloaded, no kernel warnings"
 echo "$summary"
 [[ -z $result ]] || echo "$summary" >"$result"
