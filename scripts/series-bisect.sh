@@ -14,7 +14,7 @@
 # in a separate worktree, <srcdir>-bisect, and built in
 # <build-root>/bisect/matrix-<config>, so the main tree and its builds stay
 # untouched and every build here is incremental.  A series whose prefixes
-# all passed once is not built again (stamp keyed by the commit ids).
+# all passed once is not built again (stamp keyed by the trees built).
 # Prints "series bisect: patches 1-<n-1> of <n> build in every
 # configuration" (patch n, the whole series, is the compile matrix's job).
 
@@ -45,13 +45,19 @@ if ((n == 1)); then
 	exit 0
 fi
 
-# Contents only, not paths: the same series checked from another clone of the
-# repository is the same check.
-key=$(printf '%s\n' "${commits[@]}" "$(cat "$here/compile-matrix.sh" "$here"/../configs/matrix-*.config | sha256sum)" |
-	sha256sum | cut -d' ' -f1)
+# Contents only, not paths or commit ids: the source trees of the prefixes
+# that are built (patches 1 to n-1) and the matrix.  The same series checked
+# from another clone, or applied again with git am (new commit ids), or with
+# only its last patch changed, is the same check.
+key=$({
+	for ((i = 0; i < n - 1; i++)); do
+		git -C "$src" rev-parse "${commits[i]}^{tree}"
+	done
+	cat "$here/compile-matrix.sh" "$here"/../configs/matrix-*.config | sha256sum
+} | sha256sum | cut -d' ' -f1)
 stamp=$root/bisect/.passed
 if [[ -f $stamp && $(cat "$stamp") == "$key" ]]; then
-	report "series bisect: patches 1-$((n - 1)) of $n build in every configuration (cached: same commits passed before)"
+	report "series bisect: patches 1-$((n - 1)) of $n build in every configuration (cached: the same trees passed before)"
 	exit 0
 fi
 rm -f "$stamp"
