@@ -183,11 +183,14 @@ run=(vng "${vng_args[@]}")
 # written to them before is wiped out.  Hand vng pipes instead, keeping
 # stdout and stderr apart (stderr is also copied to a file, to look for the
 # guest's start line); the exit status comes back through a file.
-# With VNG_CONSOLE, the console (printk lines, "[    1.234567] ...") shares
-# vng's stderr with the command's: it goes to the console file only.
+# With VNG_CONSOLE, the console (printk lines, "[    1.234567] ...") and
+# what virtme says in verbose mode ("virtme: waiting for virtiofsd", "fuse:
+# ...", "virtme-ng-init: ...") share vng's stderr with the command's: they go
+# to the console file only.
 console_split() {
 	if [[ -n $VNG_CONSOLE ]]; then
-		tee -a "$VNG_CONSOLE" | { grep --line-buffered -avE $'^\r?\\[ *[0-9]+\\.[0-9]+\\]' || true; }
+		tee -a "$VNG_CONSOLE" |
+			{ grep --line-buffered -avE $'^\r?(\\[ *[0-9]+\\.[0-9]+\\]|virtme[-a-z]*: |fuse: )' || true; }
 	else
 		cat
 	fi
