@@ -198,7 +198,9 @@ def plot_flushes(series, out):
     for i, (name, points) in enumerate(sorted(series.items())):
         points.sort()
         pages = [p[0] for p in points]
+        # Hollow and growing markers: series with the same counts stay visible.
         ax.plot(pages, [p[2] for p in points], marker=markers[i % len(markers)], linestyle='none',
+                markerfacecolor='none', markersize=7 + 5 * i, markeredgewidth=1.5,
                 label=f'{name}: TLB flushes')
         if not bound_drawn:
             ax.plot(pages, [p[3] for p in points], linestyle='--', color='grey',
