@@ -128,6 +128,8 @@ def timeline_runs(paths):
             continue
         # A results/steps.tsv: no header, step status seconds summary.
         name = os.path.basename(os.path.dirname(os.path.abspath(path)))
+        name = {'results': 'last make check here',
+                'results.prev': 'the make check before it'}.get(name, name)
         with open(path, encoding='utf-8') as f:
             for line in f:
                 fields = line.rstrip('\n').split('\t')
