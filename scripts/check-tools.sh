@@ -151,6 +151,16 @@ expect "stale_tlb, a run cut short: the missing variants are not read as passed"
 printf 'vng-run: guest command starting\n' >"$T/notap.log"
 expect "a log without TAP: no result" 1 "no KTAP/TAP output" kr "$T/notap.log"
 
+log "KTAP extraction (ktap.py extract, read by kunit.py parse):"
+kx() {
+	python3 "$here/ktap.py" extract --kunit-dir "$tree/tools/testing/kunit" "$1" -o "$T/x.ktap" &&
+		python3 "$tree/tools/testing/kunit/kunit.py" parse "$T/x.ktap"
+}
+expect "a kernel log with an empty boot document and a module's: the module's suite" 0 "Ran 7 tests: passed: 7" \
+	kx "$J/kunit/delayed_rmap-upstream.log"
+expect "a 6.1 harness run with variants skipped (nameless SKIP lines): every test read" 1 "Ran 6 tests: passed: 1, failed: 2, skipped: 3" \
+	kx "$J/lost-write/nofix-amplified-1.log"
+
 log "check.ktap (ktap.py check, read by kunit.py parse):"
 mkdir -p "$T/results/kunit-6.1" "$T/results/lostwrite-patched"
 python3 "$here/ktap.py" extract --kunit-dir "$tree/tools/testing/kunit" "$J/kunit/mmu_gather-patched.log" \

@@ -6,11 +6,14 @@
     ktap.py check <results-dir> <status.tsv> [-o <out.ktap>]
     ktap.py results --kunit-dir <dir> <log>
 
-extract: the (K)TAP lines of a kernel or guest log, found by the kernel
-         tree's own KUnit parser (<dir> = tools/testing/kunit of the tree:
-         kunit_parser.extract_tap_lines, what `kunit.py parse` reads), with
-         the header made "KTAP version 1".  Exit status 1 if the log holds
-         none.
+extract: the (K)TAP document of a kernel or guest log, found by the
+         kernel tree's own KUnit parser (<dir> = tools/testing/kunit of the
+         tree: kunit_parser.extract_tap_lines, what `kunit.py parse`
+         reads): of several (a kernel log has one per module with suites,
+         and one at boot, maybe empty) the last with tests, up to its last
+         result, the header made "KTAP version 1", and the 6.1 harness's
+         nameless "ok N # SKIP" lines given their test's name.  Exit
+         status 1 if the log holds none.
 results: the result of every test of the first (K)TAP document in a log,
          as the tree's KUnit parser reads it: one line per test without
          subtests, "<name><TAB><SUCCESS|FAILURE|SKIPPED|...>", then
@@ -146,6 +149,57 @@ def cmd_results(args):
     return 0
 
 
+TOP_HEADER = re.compile(r'^K?TAP version \d+\s*$')
+PLAN = re.compile(r'^1\.\.(\d+)')
+NAMELESS = re.compile(r'^((?:not )?ok \d+) # (.*)$')
+RUN = re.compile(r'^#\s+RUN\s+(\S+)')
+
+
+def documents_of(lines):
+    """The top-level documents in the lines extract_tap_lines() kept: each
+    from its version line to its last top-level result (the plan says how
+    many), what follows (kernel messages, a verdict) left out."""
+    docs, cur = [], None
+    for line in lines:
+        if TOP_HEADER.match(line):
+            cur = [line]
+            docs.append(cur)
+        elif cur is not None:
+            cur.append(line)
+    out = []
+    for doc in docs:
+        plan = next((int(m.group(1)) for m in map(PLAN.match, doc[1:4]) if m), None)
+        if not plan:
+            continue
+        results, end = 0, len(doc)
+        for i, line in enumerate(doc):
+            if TOP_RESULT.match(line):
+                results += 1
+                if results == plan:
+                    end = i + 1
+                    break
+        out.append(doc[:end])
+    return out
+
+
+def name_skips(lines):
+    """The 6.1 kselftest harness prints a skipped test as "ok 3 # SKIP
+    why", without its name, which the KUnit parser does not take for a
+    result: give it the name of the test its "#  RUN" line started."""
+    name, out = None, []
+    for line in lines:
+        stripped = line.lstrip(' ')
+        pad = line[:len(line) - len(stripped)]
+        m = RUN.match(stripped)
+        if m:
+            name = m.group(1)
+        m = NAMELESS.match(stripped)
+        if m and name:
+            line = f'{pad}{m.group(1)} {name} # {m.group(2)}'
+        out.append(line)
+    return out
+
+
 def cmd_extract(args):
     kunit_parser = parser(args.kunit_dir)
     try:
@@ -156,10 +210,14 @@ def cmd_extract(args):
                 lines.append(stream.pop())
     except OSError as e:
         die(f'cannot read {args.log}: {e}')
-    if not lines or not HEADER.match(lines[0]):
-        print(f'ktap: {args.log}: no KTAP/TAP output', file=sys.stderr)
+    # A kernel log can hold several documents (the built-in suites at boot,
+    # maybe none, then one per module loaded): keep the last one with tests.
+    docs = documents_of(lines)
+    if not docs:
+        print(f'ktap: {args.log}: no KTAP/TAP output with tests', file=sys.stderr)
         return 1
-    write(['KTAP version 1'] + lines[1:], args.o)
+    doc = name_skips(docs[-1])
+    write(['KTAP version 1'] + doc[1:], args.o)
     return 0
 
 
