@@ -75,10 +75,10 @@ SETTINGS := $(sort $(shell awk '/^[A-Z][A-Z0-9_]* \?=/ { print $$1 }' '$(REPO)/M
 # ------------------------------------------------------------------ targets
 .PHONY: help deps deps-check deps-plots plots kunit-py-6.1 check-tools clean-cache deps-6.1 deps-check-6.1 deps-plan deps-test check-6.1 check-7.2 fresh-machine-test source-6.1 apply-6.1 kernel-6.1 boot-6.1 \
 	boot-smoke checkpatch compile-matrix series-bisect typecheck check \
-	stock-6.1 lostwrite-stock lostwrite-patched lostwrite kernel-6.1-nofix lostwrite-nofix \
-	measure-lostwrite kunit-6.1 kunit-6.1-nofix source-7.2 apply-7.2 kernel-7.2 kernel-7.2-mutation boot-7.2 module-7.2 style-7.2 rust-module-7.2 rust-module-7.2-mutation rust-module-7.2-nofix lostwrite-7.2 lostwrite-7.2-madv \
-	lostwrite-7.2-mutation stale-tlb-7.2 stale-tlb-6.1 trace-lostwrite-7.2 \
-	kernel-7.2-nofix lostwrite-7.2-nofix stock-7.2 lostwrite-stock-7.2 measure-lostwrite-7.2 pt-reclaim \
+	stock-6.1 lost-write-stock lost-write-patched lost-write kernel-6.1-nofix lost-write-nofix \
+	measure-lost-write kunit-6.1 kunit-6.1-nofix source-7.2 apply-7.2 kernel-7.2 kernel-7.2-mutation boot-7.2 module-7.2 style-7.2 rust-module-7.2 rust-module-7.2-mutation rust-module-7.2-nofix lost-write-7.2 lost-write-7.2-madv \
+	lost-write-7.2-mutation stale-tlb-7.2 stale-tlb-6.1 trace-lost-write-7.2 \
+	kernel-7.2-nofix lost-write-7.2-nofix stock-7.2 lost-write-stock-7.2 measure-lost-write-7.2 pt-reclaim \
 	flush-count
 
 help:
@@ -93,22 +93,22 @@ help:
 	@echo '  fresh-machine-test  deps-6.1 + check-6.1, deps + deps-check in new bookworm roots with stale lists; root'
 	@echo '  boot-6.1        boot the 6.1 test kernel with virtme-ng and run CMD in the guest (its exit status)'
 	@echo '  stock-6.1       unpack Debian 12'"'"'s stock kernel (linux-image-$$(STOCK_ABI)-amd64) in the cache'
-	@echo '  lostwrite       lostwrite-stock, lostwrite-nofix and lostwrite-patched'
+	@echo '  lost-write       lost-write-stock, lost-write-nofix and lost-write-patched'
 	@echo '  clean-cache     remove builds, results and test roots from CACHE_DIR (CLEAN_CACHE=all: everything)'
 	@echo '  kunit-py-6.1    the mmu_gather suite under kunit.py run --arch=x86_64 (configs/mmu_gather.kunitconfig)'
 	@echo '  plots           pictures (PNG) of the measurements in PLOTS_DIR: time to loss, make check timeline,'
 	@echo '                  flushes against pages (needs make deps-plots; not part of check)'
-	@echo '  measure-lostwrite long form: MEASURE_RUNS x MEASURE_SECONDS per variant (not in check),'
+	@echo '  measure-lost-write long form: MEASURE_RUNS x MEASURE_SECONDS per variant (not in check),'
 	@echo '                  on the kernels in MEASURE_KERNELS (stock nofix patched)'
 	@echo '  source-7.2      fetch Debian sid'"'"'s linux-source-7.x = LINUX7_VERSION (private apt state)'
 	@echo '  apply-7.2       apply patches/7.2 (kernel crate bindings the Rust module needs)'
 	@echo '  boot-7.2        boot the 7.x kernel and run CMD in the guest'
 	@echo '  module-7.2      build the Rust module (rust/) against the 7.x kernel, outside the repository'
 	@echo '  stock-7.2       unpack Debian sid'"'"'s stock 7.x (linux-binary-$$(STOCK7_RELEASE)) and prepare its module headers'
-	@echo '  measure-lostwrite-7.2 long form of madv_dontneed_table: MEASURE_RUNS x MEASURE_SECONDS on MEASURE_KERNELS_7 (stock nofix fixed)'
+	@echo '  measure-lost-write-7.2 long form of madv_dontneed_table: MEASURE_RUNS x MEASURE_SECONDS on MEASURE_KERNELS_7 (stock nofix fixed)'
 	@echo '  flush-count     TLB flushes per MADV_DONTNEED / MADV_PAGEOUT of a dirty PTE table, 6.1 and 7.2 with and without the fixes'
-	@echo '  trace-lostwrite-7.2  a lost-write run with the kprobe tracer (TRACE_KERNEL=mutation|upstream|nofix|stock; TRACE_AMPLIFY=1)'
-	@echo '  lostwrite-7.2-madv  the paced MADV_DONTNEED variant on 7.x, measured (MADV_RUNS, MADV_SECONDS, LW_MADV_ARGS, LW_FS, VNG_CPUS)'
+	@echo '  trace-lost-write-7.2  a lost-write run with the kprobe tracer (TRACE_KERNEL=mutation|upstream|nofix|stock; TRACE_AMPLIFY=1)'
+	@echo '  lost-write-7.2-madv  the paced MADV_DONTNEED variant on 7.x, measured (MADV_RUNS, MADV_SECONDS, LW_MADV_ARGS, LW_FS, VNG_CPUS)'
 	@echo '  check           every step below and a verdict (STEPS='"'"'a b'"'"': only those, in table order)'
 	@echo '  check-6.1       only the 6.1 steps, with only the tools of deps-6.1'
 	@echo '  check-7.2       only the 7.x steps (Rust module, 7.x lost-write and controls)'
@@ -131,7 +131,7 @@ help:
 	@echo '  LINUX7_VERSION = $(LINUX7_VERSION)  ($(LINUX7_PKG) from sid; tree $(TREE_7))'
 	@echo '  7.x toolchain  = $(RUST_KMAKE_ARGS)'
 	@echo '  MEASURE_RUNS = $(MEASURE_RUNS), MEASURE_SECONDS = $(MEASURE_SECONDS), MEASURE_KERNELS = $(MEASURE_KERNELS)'
-	@echo '  LW_TABLE_SECONDS = $(LW_TABLE_SECONDS) (seconds per variant and boot of the controls that must lose in a table variant: lostwrite-nofix, lostwrite-stock-7.2, lostwrite-7.2-nofix); LW_NOFIX_RUNS = $(LW_NOFIX_RUNS) (boots of the two nofix ones)'
+	@echo '  LW_TABLE_SECONDS = $(LW_TABLE_SECONDS) (seconds per variant and boot of the controls that must lose in a table variant: lost-write-nofix, lost-write-stock-7.2, lost-write-7.2-nofix); LW_NOFIX_RUNS = $(LW_NOFIX_RUNS) (boots of the two nofix ones)'
 	@echo
 	@echo 'Every setting (NAME=value on the command line; the scripts and Documentation/testing.rst say what each does):'
 	@$(foreach v,$(SETTINGS),printf '  %-22s = %s\n' '$(v)' '$(subst ','\'',$($(v)))';)
@@ -284,7 +284,7 @@ STOCK_ABI ?=
 STOCK_ROOT := $(CACHE_DIR)/stock
 SELFTEST_BUILD := $(BUILD_ROOT)/selftests
 HARNESS_6_1 := $(TREE_6_1)/tools/testing/selftests
-# Short form for make check; make measure-lostwrite runs the long one.
+# Short form for make check; make measure-lost-write runs the long one.
 LW_SECONDS ?= 5
 LW_DELAY_US ?= 2000
 LW_RUNS ?= 1
@@ -293,7 +293,7 @@ export LW_SECONDS LW_DELAY_US LW_RUNS STOCK_ABI
 stock-6.1:
 	@$(S)/stock-kernel.sh '$(DEB_DIR)/stock' '$(STOCK_ROOT)' $(STOCK_ABI) >/dev/null
 
-lostwrite-stock: stock-6.1 source-6.1
+lost-write-stock: stock-6.1 source-6.1
 	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
 	@kimg=$$($(S)/stock-kernel.sh '$(DEB_DIR)/stock' '$(STOCK_ROOT)' $(STOCK_ABI)); \
 		rel=$$(basename "$$kimg"); rel=$${rel#vmlinuz-}; \
@@ -301,7 +301,7 @@ lostwrite-stock: stock-6.1 source-6.1
 			'$(SELFTEST_BUILD)/stock' '$(RESULTS)/$@/summary.txt'
 
 # Needs a complete build of the test kernel (make kernel-6.1).
-lostwrite-patched: source-6.1
+lost-write-patched: source-6.1
 	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
 	@$(S)/lost-write.sh patched '$(BUILD_6_1)' '$(BUILD_6_1)' '$(HARNESS_6_1)' \
 		'$(SELFTEST_BUILD)/patched' '$(RESULTS)/$@/summary.txt'
@@ -332,14 +332,14 @@ kunit-6.1-nofix:
 # (remap_fixed, munmap_mmap) and reclaim (madv_pageout_table, which took
 # 3.7 and 5.9 s amplified on the series without patch 5: LW_TABLE_SECONDS
 # per variant; the zap variants lose within a second).
-lostwrite-nofix: source-6.1
+lost-write-nofix: source-6.1
 	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
 	@LW_MUST_LOSE='remap_fixed munmap_mmap madv_pageout_table' LW_MAX_RUNS='$(LW_NOFIX_RUNS)' \
 		LW_ARGS='-o remap_fixed,munmap_mmap,madv_pageout_table' LW_SECONDS='$(LW_TABLE_SECONDS)' \
 		$(S)/lost-write.sh nofix '$(BUILD_6_1_NOFIX)' '$(BUILD_6_1_NOFIX)' '$(HARNESS_6_1)' \
 		'$(SELFTEST_BUILD)/nofix' '$(RESULTS)/$@/summary.txt'
 
-lostwrite: lostwrite-stock lostwrite-nofix lostwrite-patched
+lost-write: lost-write-stock lost-write-nofix lost-write-patched
 
 # The long form (not part of check): MEASURE_RUNS runs of MEASURE_SECONDS per
 # variant, amplified and plain, on the stock, no-fix and patched kernels.
@@ -347,7 +347,7 @@ lostwrite: lostwrite-stock lostwrite-nofix lostwrite-patched
 MEASURE_RUNS ?= 10
 MEASURE_SECONDS ?= 60
 MEASURE_KERNELS ?= stock nofix patched
-measure-lostwrite: stock-6.1 kernel-6.1 kernel-6.1-nofix
+measure-lost-write: stock-6.1 kernel-6.1 kernel-6.1-nofix
 	@export LW_RUNS=$(MEASURE_RUNS) LW_SECONDS=$(MEASURE_SECONDS) LW_MODES="amplified plain"; \
 		for k in $(MEASURE_KERNELS); do \
 			case $$k in \
@@ -357,12 +357,12 @@ measure-lostwrite: stock-6.1 kernel-6.1 kernel-6.1-nofix
 				set -- "$$kimg" "/usr/src/linux-headers-$$rel" ;; \
 			nofix) set -- '$(BUILD_6_1_NOFIX)' '$(BUILD_6_1_NOFIX)' ;; \
 			patched) set -- '$(BUILD_6_1)' '$(BUILD_6_1)' ;; \
-			*) echo "measure-lostwrite: unknown kernel '$$k' in MEASURE_KERNELS (stock nofix patched)" >&2; exit 1 ;; \
+			*) echo "measure-lost-write: unknown kernel '$$k' in MEASURE_KERNELS (stock nofix patched)" >&2; exit 1 ;; \
 			esac; \
 			$(S)/lost-write.sh "$$k" "$$1" "$$2" '$(HARNESS_6_1)' \
 				'$(SELFTEST_BUILD)/measure-'"$$k" '$(RESULTS)/$@/'"$$k/summary.txt" || true; \
 		done
-	@echo "measure-lostwrite: verdicts and logs in $(SELFTEST_BUILD)/measure-*/, summaries above"
+	@echo "measure-lost-write: verdicts and logs in $(SELFTEST_BUILD)/measure-*/, summaries above"
 
 # ---------------------------------------------------------------- Linux 7.x
 # Debian sid's linux-source-7.x, pinned: the Debian version is the one
@@ -482,7 +482,7 @@ rust-module-7.2-nofix: module-7.2 kernel-7.2-nofix
 
 # The lost-write selftest on 7.x, which has the fix upstream: measured, and
 # judged like the patched 6.1 kernel (no write may be lost).
-lostwrite-7.2: kernel-7.2
+lost-write-7.2: kernel-7.2
 	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
 	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/lost-write.sh upstream '$(BUILD_7)' '$(BUILD_7)' \
 		'$(TREE_7)/tools/testing/selftests' \
@@ -499,7 +499,7 @@ LW_TABLE_SECONDS ?= 30
 LW_NOFIX_RUNS ?= 5
 # The control of patches/7.2-fix: on 7.x with only that fix reverted, the
 # whole-PTE-table variant must lose writes (amplified).
-lostwrite-7.2-nofix: kernel-7.2-nofix
+lost-write-7.2-nofix: kernel-7.2-nofix
 	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
 	@LW_MUST_LOSE='madv_dontneed_table madv_pageout_table' LW_MAX_RUNS='$(LW_NOFIX_RUNS)' \
 		LW_ARGS='-o madv_dontneed_table,madv_pageout_table' LW_SECONDS='$(LW_TABLE_SECONDS)' \
@@ -509,7 +509,7 @@ lostwrite-7.2-nofix: kernel-7.2-nofix
 
 # Debian sid's stock 7.x, the real-world control of mainline: it must lose
 # writes in the whole-PTE-table variant (amplified or plain).
-lostwrite-stock-7.2: stock-7.2
+lost-write-stock-7.2: stock-7.2
 	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
 	@LW_MUST_LOSE=madv_dontneed_table LW_MODES='amplified plain' LW_ARGS='-o madv_dontneed_table' \
 		LW_SECONDS='$(LW_TABLE_SECONDS)' $(S)/lost-write.sh stock \
@@ -544,7 +544,7 @@ flush-count: kernel-6.1 kernel-6.1-nofix kernel-7.2-nofix
 # patches/7.2-fix), fixed (the 7.x kernel of make check).
 MEASURE_KERNELS_7 ?= stock nofix fixed
 MEASURE_LW_ARGS_7 ?= -o madv_dontneed_table
-measure-lostwrite-7.2: kernel-7.2-nofix stock-7.2
+measure-lost-write-7.2: kernel-7.2-nofix stock-7.2
 	@export LW_RUNS=$(MEASURE_RUNS) LW_SECONDS=$(MEASURE_SECONDS) LW_MODES="amplified plain" \
 		LW_ARGS='$(MEASURE_LW_ARGS_7)'; \
 		for k in $(MEASURE_KERNELS_7); do \
@@ -553,18 +553,18 @@ measure-lostwrite-7.2: kernel-7.2-nofix stock-7.2
 			stock) set -- '$(STOCK7_ROOT)/boot/vmlinuz-$(STOCK7_RELEASE)' '$(STOCK7_ROOT)/build'; kmake= ;; \
 			nofix) set -- "$$(ls '$(NOFIX_7)'/boot/vmlinuz-*)" '$(BUILD_7)' ;; \
 			fixed) set -- '$(BUILD_7)' '$(BUILD_7)' ;; \
-			*) echo "measure-lostwrite-7.2: unknown kernel '$$k' in MEASURE_KERNELS_7 (stock nofix fixed)" >&2; exit 1 ;; \
+			*) echo "measure-lost-write-7.2: unknown kernel '$$k' in MEASURE_KERNELS_7 (stock nofix fixed)" >&2; exit 1 ;; \
 			esac; \
 			KMAKE_ARGS="$$kmake" $(S)/lost-write.sh measure "$$1" "$$2" '$(TREE_7)/tools/testing/selftests' \
 				'$(SELFTEST_BUILD)/measure-7-'"$$k" '$(RESULTS)/$@/'"$$k/summary.txt" || true; \
 		done
-	@echo "measure-lostwrite-7.2: logs in $(SELFTEST_BUILD)/measure-7-*/, summaries above"
+	@echo "measure-lost-write-7.2: logs in $(SELFTEST_BUILD)/measure-7-*/, summaries above"
 
 # The mutation control of the 7.x lost-write runs: on the mutation kernel (no delayed
-# rmap) the selftest must lose writes, judged like lostwrite-nofix, and in
+# rmap) the selftest must lose writes, judged like lost-write-nofix, and in
 # the paced MADV_DONTNEED variant too.
 LW_MUST_LOSE_7 ?= remap_fixed munmap_mmap madv_dontneed_paced
-lostwrite-7.2-mutation: kernel-7.2-mutation
+lost-write-7.2-mutation: kernel-7.2-mutation
 	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
 	@LW_MUST_LOSE='$(LW_MUST_LOSE_7)' KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/lost-write.sh mutation \
 		"$$(ls '$(MUTATION_7)'/boot/vmlinuz-*)" '$(BUILD_7)' '$(TREE_7)/tools/testing/selftests' \
@@ -578,7 +578,7 @@ lostwrite-7.2-mutation: kernel-7.2-mutation
 # TRACE_SECONDS, TRACE_DUMP (events kept), LW_ARGS (default -o
 # madv_dontneed_paced; the whole table: -o madv_dontneed_table).
 TRACE_KERNEL ?= mutation
-trace-lostwrite-7.2: kernel-7.2-mutation
+trace-lost-write-7.2: kernel-7.2-mutation
 	@headers='$(BUILD_7)'; kmake='$(RUST_KMAKE_ARGS)'; \
 	case '$(TRACE_KERNEL)' in \
 	mutation) kernel=$$(ls '$(MUTATION_7)'/boot/vmlinuz-*) ;; \
@@ -617,7 +617,7 @@ stale-tlb-6.1: kernel-6.1
 LW_MADV_ARGS ?= -o madv_dontneed_paced
 MADV_RUNS ?= 5
 MADV_SECONDS ?= 30
-lostwrite-7.2-madv: kernel-7.2
+lost-write-7.2-madv: kernel-7.2
 	@mkdir -p '$(RESULTS)/$@'
 	@LW_ARGS='$(LW_MADV_ARGS)' LW_RUNS='$(MADV_RUNS)' LW_SECONDS='$(MADV_SECONDS)' \
 		KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/lost-write.sh measure '$(BUILD_7)' '$(BUILD_7)' \

@@ -162,12 +162,12 @@ expect "a 6.1 harness run with variants skipped (nameless SKIP lines): every tes
 	kx "$J/lost-write/nofix-amplified-1.log"
 
 log "check.ktap (ktap.py check, read by kunit.py parse):"
-mkdir -p "$T/results/kunit-6.1" "$T/results/lostwrite-patched"
+mkdir -p "$T/results/kunit-6.1" "$T/results/lost-write-patched"
 python3 "$here/ktap.py" extract --kunit-dir "$tree/tools/testing/kunit" "$J/kunit/mmu_gather-patched.log" \
 	-o "$T/results/kunit-6.1/kunit.ktap"
-printf 'TAP version 13\n1..1\nok 1 lost_write.remap_fixed.race\n' >"$T/results/lostwrite-patched/patched-amplified-1.ktap"
-printf 'TAP version 13\n1..1\nok 1 lost_write.remap_fixed.race\n' >"$T/results/lostwrite-patched/patched-plain-1.ktap"
-printf 'kunit-6.1\tPASS\t20\tkunit patched\nlostwrite-patched\tPASS\t60\t0 lost writes\ncheckpatch\tSKIP\t0\tnot run\n' \
+printf 'TAP version 13\n1..1\nok 1 lost_write.remap_fixed.race\n' >"$T/results/lost-write-patched/patched-amplified-1.ktap"
+printf 'TAP version 13\n1..1\nok 1 lost_write.remap_fixed.race\n' >"$T/results/lost-write-patched/patched-plain-1.ktap"
+printf 'kunit-6.1\tPASS\t20\tkunit patched\nlost-write-patched\tPASS\t60\t0 lost writes\ncheckpatch\tSKIP\t0\tnot run\n' \
 	>"$T/results/steps.tsv"
 python3 "$here/ktap.py" check "$T/results" "$T/results/steps.tsv" -o "$T/results/check.ktap"
 expect "check.ktap of a recorded run parses, every case counted" 0 "Ran 20 tests: passed: 19, skipped: 1" \

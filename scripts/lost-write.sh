@@ -30,7 +30,7 @@
 #   upstream: the same judgement for a kernel that has the fix upstream
 #            (Linux 7.x, make kernel-7.2).
 #   measure: no judgement (plain runs by default): prints the table; for
-#            experiments (make lostwrite-7.2-madv), fails only if a variant
+#            experiments (make lost-write-7.2-madv), fails only if a variant
 #            could not run.
 #   judge:   the judgement of <mode> alone, on the verdict lines a run left
 #            (<workdir>/verdicts: "<mode>-<amplified|plain>-<run>: <variant>:
