@@ -36,6 +36,10 @@ trap 'rm -rf "$work"' EXIT
 gcc -O2 -Wall -Wextra -Werror -o "$work/pt_reclaim" "$repo/selftests/pt_reclaim.c"
 
 lines=() bad=0
+# The figures as data, next to the result: kernel, expected, VmPTE before
+# and after (kB), verdict.
+tsv=${result%.txt}.tsv
+printf 'kernel\texpected\tvmpte_before_kb\tvmpte_after_kb\tverdict\n' >"$tsv"
 for i in "${!labels[@]}"; do
 	label=${labels[i]} kernel=${kernels[i]} expect=${expects[i]}
 	rc=0
@@ -52,6 +56,8 @@ for i in "${!labels[@]}"; do
 	# "VmPTE 168 kB, after MADV_DONTNEED of them all 168 kB: kept" -> "168 -> 168 kB"
 	kb=$(sed -n 's/.*VmPTE \([0-9]*\) kB, after MADV_DONTNEED of them all \([0-9]*\) kB.*/\1 -> \2 kB/p' <<<"$line")
 	lines+=("$label $expect (VmPTE ${kb:-?})")
+	printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$expect" "${kb%% *}" "$(sed -n 's/.*-> \([0-9]*\) kB/\1/p' <<<"$kb")" \
+		"$( ((rc == 0)) && echo ok || echo FAIL)" >>"$tsv"
 done
 ((bad == 0)) || die "not every kernel did what was expected (see above)"
 summary="${#lines[@]} kernels as expected: $(printf '%s, ' "${lines[@]}")"

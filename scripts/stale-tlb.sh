@@ -43,6 +43,11 @@ mkdir -p "$art"
 
 variants="no_zap madv_dontneed munmap_mmap remap_fixed truncate"
 rm -f "$work/summary"
+# The figures as data, next to the result (or in the work directory): run,
+# variant, rounds, writes, faults, rounds whose old page changed after the
+# call, verdict.
+tsv=$art/rounds.tsv
+printf 'run\tvariant\trounds\twrites\tfaults\tchanged_after\tverdict\n' >"$tsv"
 for ((i = 1; i <= STALE_RUNS; i++)); do
 	out=$work/run-$i.log
 	log "run $i/$STALE_RUNS: booting $(basename "$kernel"), $cpus_wanted vCPUs, $STALE_SECONDS s per variant"
@@ -66,7 +71,11 @@ for ((i = 1; i <= STALE_RUNS; i++)); do
 	results=$(python3 "$here/ktap.py" results --kunit-dir "$harness/../kunit" "$out" 2>/dev/null || true)
 	for v in $variants; do
 		line=$(grep -E "^# .*check:$v: [0-9]+ rounds" "$out" | sed 's/^# [^ ]*check:/    /' || true)
-		if [[ $(awk -F'\t' -v n="stale_tlb.$v.check" '$1 == n { print $2 }' <<<"$results") == SUCCESS ]]; then
+		verdict=FAIL
+		[[ $(awk -F'\t' -v n="stale_tlb.$v.check" '$1 == n { print $2 }' <<<"$results") != SUCCESS ]] || verdict=ok
+		sed -nE "s/^# .*check:$v: ([0-9]+) rounds in [0-9.]+ s, ([0-9]+) writes, ([0-9]+) faults;.* old page changed after the call in ([0-9]+).*/\1\t\2\t\3\t\4/p" "$out" |
+			head -n1 | sed "s/^/$i\t$v\t/; s/\$/\t$verdict/" >>"$tsv"
+		if [[ $verdict == ok ]]; then
 			echo "run $i: $v: ok${line:+ -${line#*"$v":}}" | tee -a "$work/summary"
 		else
 			why=$(grep -m1 -E "STALE WRITE|CONTROL FAILED|Expected|round [0-9]+:" "$out" || echo "no result")
