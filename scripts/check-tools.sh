@@ -173,7 +173,28 @@ python3 "$here/ktap.py" check "$T/results" "$T/results/steps.tsv" -o "$T/results
 expect "check.ktap of a recorded run parses, every case counted" 0 "Ran 20 tests: passed: 19, skipped: 1" \
 	python3 "$tree/tools/testing/kunit/kunit.py" parse "$T/results/check.ktap"
 
-summary="check-tools: ${#shells[@]} shell and ${#pys[@]} Python scripts clean; judges on recorded logs: $pass of $((pass + fail)) as expected"
+# 3. Every step of the table is described in Documentation/testing.rst (its
+# table of steps, where a long name is split over two lines after a '-').
+undocumented=$(python3 - "$repo/scripts/steps.tsv" "$repo/Documentation/testing.rst" <<'PY'
+import re, sys
+steps = [l.split('\t')[0] for l in open(sys.argv[1]) if l.strip() and not l.startswith('#')]
+text = open(sys.argv[2]).read()
+names, prev = set(), ''
+for line in text.splitlines():
+    m = re.match(r'^``([a-z0-9.-]+)``', line)
+    if not m:
+        prev = ''
+        continue
+    name = prev + m.group(1) if prev else m.group(1)
+    names.add(name)
+    prev = name if name.endswith('-') else ''
+print(' '.join(s for s in steps if s not in names and f'``{s}``' not in text))
+PY
+)
+[[ -z $undocumented ]] || die "steps of scripts/steps.tsv not described in Documentation/testing.rst: $undocumented"
+log "every step of scripts/steps.tsv is described in Documentation/testing.rst"
+
+summary="check-tools: ${#shells[@]} shell and ${#pys[@]} Python scripts clean; judges on recorded logs: $pass of $((pass + fail)) as expected; every step documented"
 echo "$summary"
 ((fail == 0)) || die "$fail judge case(s) not as expected"
 [[ -z $result ]] || echo "$summary" >"$result"
