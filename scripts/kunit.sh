@@ -49,9 +49,7 @@ VNG_CONSOLE=$logdir/console-$mode.log VNG_TIMEOUT=${VNG_TIMEOUT:-900} "$here/vng
 ((rc == 0)) || die "guest failed (vng exit status $rc); kernel log so far: $klog, console: $logdir/console-$mode.log"
 secs=$((SECONDS - start))
 # The suite's KTAP, for make check's check.ktap.
-[[ -z $result ]] ||
-	python3 "$here/ktap.py" extract --kunit-dir "$src/tools/testing/kunit" "$klog" -o "$logdir/kunit.ktap" ||
-	log "no KTAP in $klog"
+[[ -z $result ]] || save_ktap "$src/tools/testing/kunit" "$klog" "$logdir/kunit.ktap"
 
 rc=0
 verdict=$(python3 "$here/kunit-verdict.py" --tree "$src" --mode "$mode" "$klog") || rc=$?

@@ -292,6 +292,23 @@ count_warnings() {
 	echo "$n"
 }
 
+# save_ktap <kunit dir> <log> <out.ktap>: the (K)TAP document of <log>
+# (scripts/ktap.py extract, with the KUnit parser of <kunit dir>, a tree's
+# tools/testing/kunit) in <out.ktap>, for make check's check.ktap; a log
+# without one is said, not fatal (the step's own judgement decides).
+save_ktap() {
+	python3 "$(dirname "${BASH_SOURCE[0]}")/ktap.py" extract --kunit-dir "$1" "$2" -o "$3" ||
+		log "no (K)TAP in $2"
+}
+
+# die_if_skipped <exit status> <what> <log>: a kselftest that exited with 4
+# (SKIP: a prerequisite missing in the guest) tested nothing: a failure,
+# with the reason its log gives.
+die_if_skipped() {
+	(($1 != 4)) ||
+		die "$2 was skipped, which tests nothing: $(grep -m1 -o 'SKIP.*' "$3" || echo 'no reason given') (log: $3)"
+}
+
 # build_race_selftest <name> <harness dir> <workdir>: build
 # selftests/<name> (lost_write, stale_tlb: kselftest harness, pthreads)
 # with the kselftest Makefile (selftests/Makefile, the tree's lib.mk) to

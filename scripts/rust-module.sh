@@ -68,10 +68,8 @@ VNG_CONSOLE=$art/console.log VNG_OPTS="${VNG_OPTS:-} --user root" VNG_RWDIRS="${
 	tee "$glog" >&2 || rc=$?
 [[ ! -f $klog ]] || cp "$klog" "$art/dmesg.log"
 kunit_dir=$src/tools/testing/kunit
-python3 "$here/ktap.py" extract --kunit-dir "$kunit_dir" "$glog" -o "$art/rust_device.ktap" ||
-	log "no TAP of rust_device in $glog"
-[[ ! -f $klog ]] || python3 "$here/ktap.py" extract --kunit-dir "$kunit_dir" "$klog" -o "$art/kunit.ktap" ||
-	log "no KTAP in $klog"
+save_ktap "$kunit_dir" "$glog" "$art/rust_device.ktap"
+[[ ! -f $klog ]] || save_ktap "$kunit_dir" "$klog" "$art/kunit.ktap"
 # The selftest's results as the KUnit parser reads its TAP: all must pass.
 tests=$(python3 "$here/ktap.py" results --kunit-dir "$kunit_dir" "$glog" 2>/dev/null | sed -n 's/^totals\t//p' || true)
 line=$(grep -E '^rust-module: tests exit' "$glog" | tail -n1 || true)

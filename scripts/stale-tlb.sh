@@ -56,10 +56,8 @@ for ((i = 1; i <= STALE_RUNS; i++)); do
 		"echo stale-tlb: kernel \$(uname -r), \$(nproc) CPUs; $work/stale_tlb -s $STALE_SECONDS" \
 		>"$out" 2>&1 || rc=$?
 	[[ $art == "$work" ]] || cp "$out" "$art/run-$i.log"
-	python3 "$here/ktap.py" extract --kunit-dir "$harness/../kunit" "$out" -o "$art/run-$i.ktap" ||
-		log "run $i: no TAP in $out"
-	((rc != 4)) ||
-		die "run $i: stale_tlb was skipped, which tests nothing: $(grep -m1 -o 'SKIP.*' "$out" || echo 'no reason given') (log: $out)"
+	save_ktap "$harness/../kunit" "$out" "$art/run-$i.ktap"
+	die_if_skipped "$rc" "run $i: stale_tlb" "$out"
 	cpus=$(sed -n 's/^stale-tlb: kernel [^,]*, \([0-9]*\) CPUs$/\1/p' "$out")
 	[[ -n $cpus ]] || {
 		tail -n 30 "$out" | sed 's/^/    /'
