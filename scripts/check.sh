@@ -119,11 +119,11 @@ for step in "${steps[@]}"; do
 		status[$step]=FAIL
 	fi
 	seconds[$step]=$((SECONDS - start))
-	echo "=== check [$k/${#steps[@]}]: $step: ${status[$step]} ($((SECONDS - start)) s)"
+	echo "=== check [$k/${#steps[@]}]: $step: ${status[$step]} (${seconds[$step]} s)"
 	if [[ ${status[$step]} == PASS ]]; then
 		{
 			awk -F'\t' -v s="$step" '$1 != s' "$times" 2>/dev/null || true
-			printf '%s\t%s\n' "$step" "$((SECONDS - start))"
+			printf '%s\t%s\n' "$step" "${seconds[$step]}"
 		} >"$times.new"
 		mv "$times.new" "$times"
 	fi
@@ -132,18 +132,16 @@ for step in "${steps[@]}"; do
 	fi
 done
 
-summary() {
-	local step=$1 text
+# Each step's line: its summary file, or why there is none.
+declare -A summary
+for step in "${steps[@]}"; do
 	text=$(head -n1 "$results/$step/summary.txt" 2>/dev/null || true)
 	case ${status[$step]:-SKIP} in
 	FAIL) text=${text:-failed (output: $results/$step/output.log)} ;;
 	SKIP) text=${text:-not run${needs[$step]:+ (needs ${needs[$step]})}} ;;
 	esac
-	printf '%s\n' "${text:--}"
-}
-
-for step in "${steps[@]}"; do
-	printf '%s\t%s\t%s\t%s\n' "$step" "${status[$step]:-SKIP}" "${seconds[$step]:-0}" "$(summary "$step")"
+	summary[$step]=${text:--}
+	printf '%s\t%s\t%s\t%s\n' "$step" "${status[$step]:-SKIP}" "${seconds[$step]:-0}" "${summary[$step]}"
 done >"$results/steps.tsv"
 if ! python3 "$(dirname "$0")/ktap.py" check "$results" "$results/steps.tsv" -o "$results/check.ktap"; then
 	log "could not write $results/check.ktap"
@@ -157,7 +155,7 @@ fi
 	*) echo "================== delayed-rmap: make check-$set ==================" ;;
 	esac
 	for step in "${steps[@]}"; do
-		printf '  %-4s  %-24s %s\n' "${status[$step]:-SKIP}" "$step" "$(summary "$step")"
+		printf '  %-4s  %-24s %s\n' "${status[$step]:-SKIP}" "$step" "${summary[$step]}"
 	done
 	if ((${#left_out[@]} > 0)); then
 		echo "  left out (Linux 7.2 with Rust: needs 'make deps' and 'make check'):"
