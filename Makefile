@@ -362,7 +362,7 @@ measure-lost-write: stock-6.1 kernel-6.1 kernel-6.1-nofix
 			$(S)/lost-write.sh "$$k" "$$1" "$$2" '$(HARNESS_6_1)' \
 				'$(SELFTEST_BUILD)/measure-'"$$k" '$(RESULTS)/$@/'"$$k/summary.txt" || true; \
 		done
-	@echo "measure-lost-write: verdicts and logs in $(SELFTEST_BUILD)/measure-*/, summaries above"
+	@echo "measure-lost-write: verdicts, logs and runs.tsv in $(RESULTS)/measure-lost-write/<kernel>/, summaries above"
 
 # ---------------------------------------------------------------- Linux 7.x
 # Debian sid's linux-source-7.x, pinned: the Debian version is the one
@@ -558,7 +558,7 @@ measure-lost-write-7.2: kernel-7.2-nofix stock-7.2
 			KMAKE_ARGS="$$kmake" $(S)/lost-write.sh measure "$$1" "$$2" '$(TREE_7)/tools/testing/selftests' \
 				'$(SELFTEST_BUILD)/measure-7-'"$$k" '$(RESULTS)/$@/'"$$k/summary.txt" || true; \
 		done
-	@echo "measure-lost-write-7.2: logs in $(SELFTEST_BUILD)/measure-7-*/, summaries above"
+	@echo "measure-lost-write-7.2: verdicts, logs and runs.tsv in $(RESULTS)/measure-lost-write-7.2/<kernel>/, summaries above"
 
 # The mutation control of the 7.x lost-write runs: on the mutation kernel (no delayed
 # rmap) the selftest must lose writes, judged like lost-write-nofix, and in

@@ -33,9 +33,10 @@
 #            experiments (make lost-write-7.2-madv), fails only if a variant
 #            could not run.
 #   judge:   the judgement of <mode> alone, on the verdict lines a run left
-#            (<workdir>/verdicts: "<mode>-<amplified|plain>-<run>: <variant>:
-#            LOST|no loss|ERROR ..."), with the same environment; for
-#            make check-tools and for looking again at a saved run.
+#            (the file verdicts next to its <result>: "<mode>-<amplified|
+#            plain>-<run>: <variant>: LOST|no loss|ERROR ..."), with the
+#            same environment; for make check-tools and for looking again
+#            at a saved run.
 #
 # <headers dir> is what the amplifier module is built against (-C).
 # <harness dir> holds kselftest_harness.h (tools/testing/selftests of a 6.1
@@ -55,7 +56,7 @@
 # make check), per boot <label> (<mode>-<amplified|plain>-<run>):
 # <label>.log (the guest's output), <label>.console.log (the guest kernel's
 # console), <label>.ktap (the selftest's TAP, through scripts/ktap.py), and
-# for all boots runs.tsv: set (the directory's name), kernel release, mode,
+# for all boots verdicts (the verdict lines, see judge) and runs.tsv: set (the directory's name), kernel release, mode,
 # run, variant, result (lost, none, error), seconds to the loss or of the
 # run, values written and read back at a loss.
 
@@ -73,7 +74,11 @@ if [[ ${1:-} == judge ]]; then
 else
 	[[ $# -eq 6 ]] || die "usage: $0 stock|nofix|mutation|patched|upstream|measure <kernel> <headers> <harness dir> <workdir> <result>"
 	mode=$1 kernel=$2 headers=$3 harness=$4 work=$5 result=$6
-	verdicts=$work/verdicts
+	# What the run leaves (below) goes next to <result>.
+	art=$(dirname "$result")
+	mkdir -p "$art"
+	art=$(realpath "$art")
+	verdicts=$art/verdicts
 fi
 case $mode in
 stock | nofix | mutation | patched | upstream | measure) ;;
@@ -163,7 +168,7 @@ judge() {
 	fi
 }
 
-if [[ -n ${verdicts:-} && ${1:-} == judge ]]; then
+if [[ $1 == judge ]]; then
 	runs=$(sed -nE 's/^[a-z0-9]+-[a-z]+-([0-9]+): .*/\1/p' "$verdicts" | sort -n | tail -n1)
 	judge
 	exit
@@ -180,9 +185,6 @@ need gcc gcc
 
 # Build the selftest and the amplifier (out of the repository).
 mkdir -p "$work"
-art=$(dirname "$result")
-mkdir -p "$art"
-art=$(realpath "$art")
 rm -f "$art"/*.ktap "$art/runs.tsv"
 if [[ -f $kernel ]]; then
 	release=$(basename "$kernel")
@@ -195,11 +197,13 @@ build_race_selftest lost_write "$harness" "$work"
 build_test_module amplifier "$headers" "$work"
 amp=$work/amplifier/tlb_flush_delay.ko
 
-# run_guest <label> <amplify: 0|1> <run>: one boot, one run of every
-# variant.  Appends the verdict lines, prefixed with the label, to
-# $work/verdicts, and a row per variant to runs.tsv.
+# run_guest <amplified|plain> <run>: one boot, one run of every variant.
+# Appends the verdict lines, prefixed with the label
+# <mode>-<amplified|plain>-<run>, to $verdicts, and a row per variant to
+# runs.tsv.
 run_guest() {
-	local label=$1 amplify=$2 run=$3 args out rc cpus
+	local how=$1 run=$2 label=$mode-$1-$2 amplify=0 args out rc cpus
+	[[ $how == amplified ]] && amplify=1
 	args="-b $work/lost_write -s $LW_SECONDS -F $LW_FS"
 	# A control's later boots run only the variants still to lose (the
 	# last -o wins in lost_write).
@@ -210,7 +214,7 @@ run_guest() {
 	fi
 	[[ -n $xargs ]] && args+=" -x '$xargs'"
 	((amplify)) && args+=" -a $amp -u $LW_DELAY_US -f $LW_FAULT_DELAY_US"
-	out=$work/$label.log
+	out=$art/$label.log
 	log "$label: booting $(basename "$kernel"), ${VNG_CPUS:-4} vCPUs, $LW_FS, $LW_SECONDS s per variant, amplifier $( ((amplify)) && echo "on, $LW_DELAY_US us" || echo off)${xargs:+, lost_write $xargs}"
 	# brd, mkfs, mount and insmod need root in the guest, whoever runs make.
 	# The runner exits 0 (no loss) or 1 (a write was lost); anything else
@@ -221,14 +225,9 @@ run_guest() {
 	VNG_CONSOLE=$art/$label.console.log VNG_OPTS="${VNG_OPTS:-} --user root" \
 		VNG_TIMEOUT=$((LW_SECONDS * 3 + 240)) "$here/vng-run.sh" "$kernel" \
 		"$repo/selftests/run_lost_write.sh $args" >"$out" 2>&1 || rc=$?
-	cp "$out" "$art/$label.log"
-	python3 "$here/ktap.py" extract --kunit-dir "$harness/../kunit" "$out" -o "$art/$label.ktap" ||
-		log "$label: no TAP in the guest's output"
+	save_ktap "$harness/../kunit" "$out" "$art/$label.ktap"
 	sed -n "s/^vng-run: \(the guest died before .*\)/$label: \1/p" "$out" >&2
-	# A skip (kselftest's exit status 4: a prerequisite missing in the
-	# guest) tested nothing: a failure here.
-	((rc != 4)) ||
-		die "$label: the selftest was skipped, which tests nothing: $(grep -m1 -o 'SKIP.*' "$out" || echo 'no reason given') (log: $out)"
+	die_if_skipped "$rc" "$label: the selftest" "$out"
 	if ((rc != 0 && rc != 1)); then
 		sed 's/^/    /' "$out" | tail -n 40
 		die "$label: the selftest did not run to the end (exit status $rc, log: $out)"
@@ -239,9 +238,8 @@ run_guest() {
 	[[ $cpus == "${VNG_CPUS:-4}" ]] ||
 		die "$label: the guest ran on ${cpus:-an unknown number of} CPUs, not VNG_CPUS=${VNG_CPUS:-4} (log: $out)"
 	grep '^lost-write: ' "$out" | sed "s/^lost-write: /$label: /" | tee -a "$verdicts"
-	cp "$verdicts" "$art/verdicts"
 	grep '^lost-write: [a-z_]*: ' "$out" | awk -v set="${art##*/}" -v k="${release:-?}" \
-		-v mode="$( ((amplify)) && echo amplified || echo plain)" -v run="$run" '
+		-v mode="$how" -v run="$run" '
 		function num(re,    s) {
 			if (!match($0, re)) return ""
 			s = substr($0, RSTART, RLENGTH); gsub(/[^0-9.]/, "", s); return s
@@ -260,11 +258,8 @@ rm -f "$verdicts"
 done_early=0
 for ((i = 1; i <= runs && !done_early; i++)); do
 	for m in $LW_MODES; do
-		case $m in
-		amplified) run_guest "$mode-amplified-$i" 1 "$i" ;;
-		plain) run_guest "$mode-plain-$i" 0 "$i" ;;
-		*) die "LW_MODES: unknown mode '$m'" ;;
-		esac
+		[[ $m == amplified || $m == plain ]] || die "LW_MODES: unknown mode '$m'"
+		run_guest "$m" "$i"
 		# A control is done as soon as every required variant has lost
 		# (the other modes of that run are not booted).
 		if ((must_lose)) && [[ -z $(must_lose_pending) ]]; then
