@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""KTAP documents of the steps of `make check`: extract, nest, write check.ktap.
+"""KTAP documents of the steps of `make check`: extract, read, write check.ktap.
 
     ktap.py extract --kunit-dir <dir> <log> [-o <out.ktap>]
     ktap.py check <results-dir> <status.tsv> [-o <out.ktap>]
@@ -25,8 +25,8 @@ check:   results/check.ktap: one test per step of the run (status.tsv:
          the KTAP documents its step left in <results-dir>/<step>/*.ktap
          nested (one document: its tests are the step's subtests; several:
          one subtest per document, named after its file without .ktap, "not
-         ok" when one of its top-level results is).  A skipped step is "not ok ... # SKIP"
-         (a step that did not run counts as failed).
+         ok" when one of its top-level results is).  A skipped step is "not
+         ok ... # SKIP" (a step that did not run counts as failed).
 
 The output reads with `kunit.py parse <file>` of a kernel tree.
 """
@@ -39,7 +39,11 @@ import re
 import sys
 
 HEADER = re.compile(r'^\s*K?TAP version \d+\s*$')
+TOP_HEADER = re.compile(r'^K?TAP version \d+\s*$')
 TOP_RESULT = re.compile(r'^(not ok|ok) \d+\b')
+PLAN = re.compile(r'^1\.\.(\d+)')
+NAMELESS = re.compile(r'^((?:not )?ok \d+) # (.*)$')
+RUN = re.compile(r'^#\s+RUN\s+(\S+)')
 
 
 def die(msg):
@@ -110,6 +114,18 @@ def parser(kunit_dir):
     return kunit_parser
 
 
+def parse(kunit_parser, lines, output):
+    """kunit_parser.parse_run_tests() of any tree, its report to <output>:
+    6.1's parser prints through a module-level printer, newer ones take one
+    as an argument.  (kunit-verdict.py uses it too.)"""
+    import kunit_printer  # pylint: disable=import-outside-toplevel
+    printer = kunit_printer.Printer(output=output)
+    if 'printer' in inspect.signature(kunit_parser.parse_run_tests).parameters:
+        return kunit_parser.parse_run_tests(lines, printer)
+    kunit_parser.stdout = printer
+    return kunit_parser.parse_run_tests(lines)
+
+
 def cmd_results(args):
     kunit_parser = parser(args.kunit_dir)
     try:
@@ -120,15 +136,8 @@ def cmd_results(args):
     if not any(HEADER.search(line) for line in lines):
         print(f'ktap: {args.log}: no KTAP/TAP output', file=sys.stderr)
         return 1
-    # The parser's own report goes to stderr: 6.1's parser prints through
-    # a module-level printer, newer ones take one as an argument.
-    import kunit_printer  # pylint: disable=import-outside-toplevel
-    quiet = kunit_printer.Printer(output=sys.stderr)
-    if 'printer' in inspect.signature(kunit_parser.parse_run_tests).parameters:
-        root = kunit_parser.parse_run_tests(lines, quiet)
-    else:
-        kunit_parser.stdout = quiet
-        root = kunit_parser.parse_run_tests(lines)
+    # The parser's own report goes to stderr.
+    root = parse(kunit_parser, lines, sys.stderr)
     counts = {'SUCCESS': 0, 'FAILURE': 0, 'SKIPPED': 0}
     other = 0
 
@@ -147,12 +156,6 @@ def cmd_results(args):
         walk(sub)
     print(f'totals\tpass {counts["SUCCESS"]} fail {counts["FAILURE"]} skip {counts["SKIPPED"]} other {other}')
     return 0
-
-
-TOP_HEADER = re.compile(r'^K?TAP version \d+\s*$')
-PLAN = re.compile(r'^1\.\.(\d+)')
-NAMELESS = re.compile(r'^((?:not )?ok \d+) # (.*)$')
-RUN = re.compile(r'^#\s+RUN\s+(\S+)')
 
 
 def documents_of(lines):

@@ -39,10 +39,12 @@ Exit status: 0 as expected, 1 not as expected, 2 could not judge.
 """
 
 import argparse
-import inspect
 import os
 import re
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+import ktap  # noqa: E402  pylint: disable=wrong-import-position
 
 REPO = os.path.realpath(os.path.join(os.path.dirname(__file__), '..'))
 
@@ -199,13 +201,7 @@ def main():
     # none), then one per module with suites.  Parse the run of this suite.
     lines = lines[run_start(lines, suite_name):]
 
-    # 6.1's parser prints through a module-level printer; newer ones take it
-    # as an argument.
-    if 'printer' in inspect.signature(kunit_parser.parse_run_tests).parameters:
-        import kunit_printer  # pylint: disable=import-outside-toplevel
-        root = kunit_parser.parse_run_tests(lines, kunit_printer.stdout)
-    else:
-        root = kunit_parser.parse_run_tests(lines)
+    root = ktap.parse(kunit_parser, lines, sys.stdout)
     suite = find_suite(root, suite_name)
     if suite is None:
         error(f'suite "{suite_name}" not in the log (not built in, or the boot failed)')
