@@ -210,9 +210,14 @@ boot-smoke:
 
 # The mmu_gather KUnit suite is built in (configs/6.1-test.config) and runs
 # at boot; these judge its TAP output.  Both need the kernel built first.
+# kunit-6.1 judges the console of boot-smoke's boot when it is a boot of
+# the same build (make check runs boot-smoke just before), kunit-6.1-nofix
+# the first boot of lost-write-nofix (which make check runs before it);
+# else they boot.
 kunit-6.1:
 	@mkdir -p '$(RESULTS)/$@'
-	@$(S)/kunit.sh patched '$(TREE_6_1)' '$(BUILD_6_1)' '$(RESULTS)/$@/summary.txt'
+	@KUNIT_FROM='$(RESULTS)/boot-smoke/console.log' \
+		$(S)/kunit.sh patched '$(TREE_6_1)' '$(BUILD_6_1)' '$(RESULTS)/$@/summary.txt'
 
 # The same suite under the kernel's own KUnit runner (not part of check:
 # its own kernel build, kunit.py's configuration from
@@ -326,7 +331,8 @@ endif
 # Needs make kernel-6.1-nofix.  The negative control of the KUnit suite.
 kunit-6.1-nofix:
 	@mkdir -p '$(RESULTS)/$@'
-	@$(S)/kunit.sh nofix '$(NOFIX_TREE)' '$(BUILD_6_1_NOFIX)' '$(RESULTS)/$@/summary.txt'
+	@KUNIT_FROM='$(RESULTS)/lost-write-nofix/nofix-amplified-1.console.log' \
+		$(S)/kunit.sh nofix '$(NOFIX_TREE)' '$(BUILD_6_1_NOFIX)' '$(RESULTS)/$@/summary.txt'
 
 # Needs make kernel-6.1-nofix.  It must lose through both doors: the zap
 # (remap_fixed, munmap_mmap) and reclaim (madv_pageout_table, which took

@@ -141,15 +141,37 @@ kr() {
 }
 expect "stale_tlb, every variant passed: read as such" 0 $'stale_tlb.truncate.check\tSUCCESS' \
 	kr "$J/stale-tlb/6.1-run-1.log"
-edit stale.log "$J/stale-tlb/6.1-run-1.log" 's/^ok 3 stale_tlb.munmap_mmap.check/not ok 3 stale_tlb.munmap_mmap.check/'
+edit stale.log "$J/stale-tlb/6.1-run-1.log" 's/^# ok 3 stale_tlb.munmap_mmap.check/# not ok 3 stale_tlb.munmap_mmap.check/'
 expect "stale_tlb, one variant failed: read as a failure" 0 $'stale_tlb.munmap_mmap.check\tFAILURE' \
 	kr "$T/stale.log"
 # shellcheck disable=SC2016 # a sed address, not a shell expansion
-edit stale-cut.log "$J/stale-tlb/6.1-run-1.log" '/ok 4 stale_tlb.remap_fixed.check/,$d'
+edit stale-cut.log "$J/stale-tlb/6.1-run-1.log" '/# ok 4 stale_tlb.remap_fixed.check/,$d'
 expect "stale_tlb, a run cut short: the missing variants are not read as passed" 0 "totals	pass 3 fail 0 skip 0 other 2" \
 	kr "$T/stale-cut.log"
 printf 'vng-run: guest command starting\n' >"$T/notap.log"
 expect "a log without TAP: no result" 1 "no KTAP/TAP output" kr "$T/notap.log"
+
+log "kselftest runner results (ksft_result of lib.sh):"
+# kr_status <log> <program>: the status ksft_result reads and the program's
+# own output, as the host scripts judge them.
+kr_status() {
+	local rc
+	rc=$(ksft_result "$1" "$2" "$T/prog.out")
+	echo "status $rc"
+	cat "$T/prog.out"
+}
+expect "a lost write: exit=1 read, the verdict lines of the program kept" 0 $'status 1\nlost-write: remap_fixed: LOST' \
+	kr_status "$J/lost-write/nofix-amplified-1.log" run_lost_write.sh
+expect "a passed program: status 0" 0 "status 0" kr_status "$J/stale-tlb/6.1-run-1.log" stale_tlb
+edit skip.log "$J/stale-tlb/6.1-run-1.log" 's/^ok 1 selftests: delayed-rmap: stale_tlb$/ok 1 selftests: delayed-rmap: stale_tlb # SKIP/'
+expect "a skipped program: status 4 (SKIP)" 0 "status 4" kr_status "$T/skip.log" stale_tlb
+edit timeout.log "$J/stale-tlb/6.1-run-1.log" 's/^ok 1 selftests: delayed-rmap: stale_tlb$/not ok 1 selftests: delayed-rmap: stale_tlb # TIMEOUT 85 seconds/'
+expect "a program the runner timed out: status 124" 0 "status 124" kr_status "$T/timeout.log" stale_tlb
+# shellcheck disable=SC2016 # a sed address, not a shell expansion
+edit died.log "$J/stale-tlb/6.1-run-1.log" '/^# ok 4 stale_tlb.remap_fixed.check/,$d'
+expect "a guest that died in the program (no result line): status 255" 0 "status 255" kr_status "$T/died.log" stale_tlb
+expect "another program than the one run: status 255" 0 "status 255" \
+	kr_status "$J/stale-tlb/6.1-run-1.log" run_lost_write.sh
 
 log "KTAP extraction (ktap.py extract, read by kunit.py parse):"
 kx() {
@@ -158,8 +180,10 @@ kx() {
 }
 expect "a kernel log with an empty boot document and a module's: the module's suite" 0 "Ran 7 tests: passed: 7" \
 	kx "$J/kunit/delayed_rmap-upstream.log"
-expect "a 6.1 harness run with variants skipped (nameless SKIP lines): every test read" 1 "Ran 6 tests: passed: 1, failed: 2, skipped: 3" \
+expect "a 6.1 harness run under the runner, variants skipped (nameless SKIP lines): every test read" 1 "Ran 6 tests: failed: 3, skipped: 3" \
 	kx "$J/lost-write/nofix-amplified-1.log"
+expect "a runner's program nested in its test" 0 "[PASSED] selftests: delayed-rmap: stale_tlb" \
+	kx "$J/stale-tlb/6.1-run-1.log"
 
 log "check.ktap (ktap.py check, read by kunit.py parse):"
 mkdir -p "$T/results/kunit-6.1" "$T/results/lost-write-patched"

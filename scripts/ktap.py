@@ -20,6 +20,10 @@ results: the result of every test of the first (K)TAP document in a log,
          "totals<TAB>pass N fail N skip N other N".  For the scripts that
          judge a selftest's TAP (the one parser for all of them).  Exit
          status 1 if the log holds no (K)TAP.
+
+Both read the output of kselftest's runner (run_kselftest.sh, each
+program's TAP inside its test with "# " before every line) with each
+program's document nested in its test.
 check:   results/check.ktap: one test per step of the run (status.tsv:
          step, PASS|FAIL|SKIP, seconds, summary; tab-separated), each with
          the KTAP documents its step left in <results-dir>/<step>/*.ktap
@@ -44,6 +48,8 @@ TOP_RESULT = re.compile(r'^(not ok|ok) \d+\b')
 PLAN = re.compile(r'^1\.\.(\d+)')
 NAMELESS = re.compile(r'^((?:not )?ok \d+) # (.*)$')
 RUN = re.compile(r'^#\s+RUN\s+(\S+)')
+RUNNER_TEST = re.compile(r'^# selftests: (\S+): (\S+)$')
+RUNNER_RESULT = re.compile(r'^(?:not )?ok \d+ selftests: (\S+): (\S+)')
 
 
 def die(msg):
@@ -128,11 +134,7 @@ def parse(kunit_parser, lines, output):
 
 def cmd_results(args):
     kunit_parser = parser(args.kunit_dir)
-    try:
-        with open(args.log, encoding='utf-8', errors='replace') as f:
-            lines = f.readlines()
-    except OSError as e:
-        die(f'cannot read {args.log}: {e}')
+    lines = tap_lines(kunit_parser, args.log)
     if not any(HEADER.search(line) for line in lines):
         print(f'ktap: {args.log}: no KTAP/TAP output', file=sys.stderr)
         return 1
@@ -203,16 +205,63 @@ def name_skips(lines):
     return out
 
 
-def cmd_extract(args):
-    kunit_parser = parser(args.kunit_dir)
+def unwrap(lines):
+    """kselftest's runner (run_kselftest.sh) prints a TAP document with one
+    test per program, each program's own output before its result line with
+    "# " in front of every line: make each program's (K)TAP document a
+    subtest of the runner's test, as KTAP nests them (the runner's other
+    lines kept), so that the parser sees the program's own tests."""
+    out, inner, name = [], None, None
+    for line in lines:
+        m = RUNNER_TEST.match(line)
+        if m and inner is None:
+            name, inner = f'selftests: {m.group(1)}: {m.group(2)}', []
+            out.append(line)
+            continue
+        if inner is not None and RUNNER_RESULT.match(line):
+            out += nest_program(name, inner)
+            out.append(line)
+            inner = None
+            continue
+        if inner is not None:
+            inner.append(line)
+        else:
+            out.append(line)
+    # A log cut short in a program (the guest died): its tests so far,
+    # without the runner's result.
+    if inner is not None:
+        out += nest_program(name, inner)
+    return out
+
+
+def nest_program(name, inner):
+    """The program's lines <inner> (with the runner's "# ") as subtest
+    <name>: its last (K)TAP document, or the lines as they were if it has
+    none."""
+    docs = documents_of([line[2:] if line.startswith('# ') else line[1:] if line == '#' else line
+                         for line in inner])
+    if not docs:
+        return inner
+    return subtest(name, name_skips(docs[-1])[1:], 4)
+
+
+def tap_lines(kunit_parser, path):
+    """The (K)TAP lines of a log, as the tree's parser extracts them, a
+    kselftest runner's output unwrapped (see unwrap)."""
     try:
-        with open(args.log, encoding='utf-8', errors='replace') as f:
+        with open(path, encoding='utf-8', errors='replace') as f:
             stream = kunit_parser.extract_tap_lines(f.readlines())
             lines = []
             while stream:
                 lines.append(stream.pop())
     except OSError as e:
-        die(f'cannot read {args.log}: {e}')
+        die(f'cannot read {path}: {e}')
+    return unwrap(lines)
+
+
+def cmd_extract(args):
+    kunit_parser = parser(args.kunit_dir)
+    lines = tap_lines(kunit_parser, args.log)
     # A kernel log can hold several documents (the built-in suites at boot,
     # maybe none, then one per module loaded): keep the last one with tests.
     docs = documents_of(lines)

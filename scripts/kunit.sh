@@ -15,6 +15,13 @@
 #   nofix    (the series without the fixes) the flush-order cases fail on
 #            the flush order and the reclaim case on the unlock order, all
 #            others pass, none skipped.
+#
+# KUNIT_FROM=<console log>: a boot of this very build already holds the
+# suite's output (make check: the boot of boot-smoke, whose console is
+# kept): judge that log instead of booting once more, when its "Linux
+# version" line has the release and the build stamp (UTS_VERSION, "#N SMP
+# <date>") of <builddir> and the build is of the tree as it is now; any
+# other log is not used (and said so), and the kernel is booted.
 
 set -euo pipefail
 PROG=kunit
@@ -42,11 +49,29 @@ mkdir -p "$logdir"
 klog=$logdir/kunit-$mode.log
 
 start=$SECONDS
-rc=0
 # The suite has finished before init starts: its results are in the log
-# (with printk timestamps, from which the verdict reports its run time).
-VNG_CONSOLE=$logdir/console-$mode.log VNG_TIMEOUT=${VNG_TIMEOUT:-900} "$here/vng-run.sh" "$out" dmesg >"$klog" || rc=$?
-((rc == 0)) || die "guest failed (vng exit status $rc); kernel log so far: $klog, console: $logdir/console-$mode.log"
+# (with printk timestamps, from which the verdict reports its run time),
+# and in the console of any boot of the build.
+from=${KUNIT_FROM:-}
+if [[ -n $from ]]; then
+	require_current_build "$out"
+	release=$(sed -n 's/^release=//p' "$out/.delayed-rmap-built")
+	uts=$(sed -n 's/^#define UTS_VERSION "\(.*\)"$/\1/p' "$out/include/generated/utsversion.h" 2>/dev/null || true)
+	if [[ -f $from && -n $uts ]] &&
+		grep -m1 'Linux version ' "$from" | grep -F "Linux version $release " | grep -qF " $uts"; then
+		log "judging the boot in $from (the same build: $release $uts), not booting again"
+		cp "$from" "$klog"
+		rm -f "$logdir/console-$mode.log"
+	else
+		log "$from is not a boot of this build ($release ${uts:-without UTS_VERSION}): booting"
+		from=
+	fi
+fi
+if [[ -z $from ]]; then
+	rc=0
+	VNG_CONSOLE=$logdir/console-$mode.log VNG_TIMEOUT=${VNG_TIMEOUT:-900} "$here/vng-run.sh" "$out" dmesg >"$klog" || rc=$?
+	((rc == 0)) || die "guest failed (vng exit status $rc); kernel log so far: $klog, console: $logdir/console-$mode.log"
+fi
 secs=$((SECONDS - start))
 # The suite's KTAP, for make check's check.ktap.
 [[ -z $result ]] || save_ktap "$src/tools/testing/kunit" "$klog" "$logdir/kunit.ktap"
@@ -55,5 +80,9 @@ rc=0
 verdict=$(python3 "$here/kunit-verdict.py" --tree "$src" --mode "$mode" "$klog") || rc=$?
 printf '%s\n' "$verdict"
 ((rc == 0)) || die "mmu_gather KUnit suite on the $mode kernel: not as expected (log: $klog)"
-summary="$(tail -n1 <<<"$verdict") (boot and suite: $secs s)"
+if [[ -n $from ]]; then
+	summary="$(tail -n1 <<<"$verdict") (judged on the boot of $(basename "$(dirname "$from")"))"
+else
+	summary="$(tail -n1 <<<"$verdict") (boot and suite: $secs s)"
+fi
 [[ -z $result ]] || echo "$summary" >"$result"

@@ -319,6 +319,87 @@ build_race_selftest() {
 		CFLAGS="-O2 -Wall -Wextra -Wno-unused-parameter -Werror -I$harness" "$work/$name"
 }
 
+# require_current_build <build dir>: die unless <build dir> holds a
+# complete build (build-kernel.sh's marker) of its tree as the tree is now:
+# booting, or judging a boot of, a kernel built before the series changed
+# would test the old patches without a word.
+require_current_build() {
+	local out=$1 src head now
+	[[ -f $out/.delayed-rmap-built ]] ||
+		die "no complete kernel build in $out (run 'make kernel-6.1' first)"
+	src=$(sed -n 's/^source=//p' "$out/.delayed-rmap-built")
+	head=$(sed -n 's/^head=//p' "$out/.delayed-rmap-built")
+	if [[ -d $src/.git && -n $head && $head != none ]]; then
+		now=$(git -C "$src" rev-parse HEAD)
+		[[ $now == "$head" ]] ||
+			die "$out was built from $src at ${head:0:12}, which is at ${now:0:12} now: rebuild it first (make kernel-6.1, kernel-6.1-nofix or kernel-7.2)"
+	fi
+	return 0
+}
+
+# install_kselftests <harness dir> <workdir> <timeout>: build the
+# kselftests of selftests/ (lost_write, stale_tlb, run_lost_write.sh) with
+# the tree's lib.mk and install them as the tree's kselftest install does:
+# <workdir>/kselftest/ with run_kselftest.sh and kselftest/ (the runner) of
+# the tree of <harness dir>, kselftest-list.txt (lib.mk's emit_tests), and
+# the collection delayed-rmap; its settings file says <timeout> seconds (a
+# run with longer variants than the default needs more).  Run a program in
+# the guest with
+#   KSELFTEST_<PROGRAM>_ARGS='...' <workdir>/kselftest/run_kselftest.sh -t delayed-rmap:<program>
+# and read its result with ksft_result.
+install_kselftests() {
+	local harness=$1 work=$2 timeout=$3 dest
+	local ksft=(-C "$(dirname "${BASH_SOURCE[0]}")/../selftests" KSFT_DIR="$harness" OUTPUT="$work"
+		CFLAGS="-O2 -Wall -Wextra -Wno-unused-parameter -Werror -I$harness")
+	[[ $timeout =~ ^[1-9][0-9]*$ ]] || die "install_kselftests: bad timeout '$timeout'"
+	[[ -f $harness/run_kselftest.sh && -f $harness/kselftest/runner.sh ]] ||
+		die "no kselftest runner (run_kselftest.sh, kselftest/runner.sh) in $harness"
+	dest=$work/kselftest
+	rm -rf "$dest"
+	mkdir -p "$dest"
+	make -s "${ksft[@]}" INSTALL_PATH="$dest/delayed-rmap" install >/dev/null
+	cp "$harness/run_kselftest.sh" "$dest/"
+	cp -r "$harness/kselftest" "$dest/"
+	make -s "${ksft[@]}" COLLECTION=delayed-rmap emit_tests >"$dest/kselftest-list.txt"
+	sed -i "s/^timeout=.*/timeout=$timeout/" "$dest/delayed-rmap/settings"
+	grep -qx "timeout=$timeout" "$dest/delayed-rmap/settings" ||
+		die "install_kselftests: no timeout line in $dest/delayed-rmap/settings"
+}
+
+# ksft_result <runner log> <program> <out>: of the run_kselftest.sh output
+# in <runner log>, the output of <program> of the collection delayed-rmap
+# (its lines without the runner's "# ") in <out>; its exit status, as the
+# runner's result line gives it, on stdout: 0, 4 for a SKIP, 124 for a
+# TIMEOUT, N for "exit=N"; 255 when the log has no result line for it (the
+# guest died or the runner did not start it).
+ksft_result() {
+	local name="selftests: delayed-rmap: $2" line
+	awk -v hdr="# $name" -v res="$name" '
+		$0 == hdr { on = 1; next }
+		on && /^(not )?ok [0-9]+ / && index($0, res) { exit }
+		on { sub(/^# ?/, ""); print }' "$1" >"$3"
+	line=$(grep -E "^(not )?ok [0-9]+ $name( |\$)" "$1" | tail -n1 || true)
+	case $line in
+	'') echo 255 ;;
+	ok*'# SKIP'*) echo 4 ;;
+	ok*) echo 0 ;;
+	*'# TIMEOUT'*) echo 124 ;;
+	*'# exit='*) echo "${line##*# exit=}" ;;
+	*) echo 1 ;;
+	esac
+}
+
+# ksft_status_text <status>: what a status of ksft_result means, in words.
+ksft_status_text() {
+	case $1 in
+	0) echo "passed" ;;
+	4) echo "SKIP" ;;
+	124) echo "TIMEOUT (the settings file's timeout)" ;;
+	255) echo "no result line: the guest died or the runner did not start the test" ;;
+	*) echo "exit status $1" ;;
+	esac
+}
+
 # build_test_module <dir> <headers> <workdir>: build the test-only module in
 # selftests/<dir> (Kbuild + its .c files) out of the repository, in
 # <workdir>/<dir>, against the kernel build or headers <headers>; on failure

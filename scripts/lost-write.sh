@@ -1,9 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Both directions of the lost-write test, on the host side: build the
-# selftest and the window amplifier, boot a kernel with virtme-ng, run
-# selftests/run_lost_write.sh in it, and judge the verdict lines.
+# Both directions of the lost-write test, on the host side: build and
+# install the selftests (kselftest layout, selftests/Makefile) and build
+# the window amplifier, boot a kernel with virtme-ng, run
+# selftests/run_lost_write.sh in it with kselftest's runner
+# (run_kselftest.sh), and judge the verdict lines.
 #
 #   lost-write.sh stock   <kernel image> <headers dir> <harness dir> <workdir> <result>
 #   lost-write.sh patched <build dir>    <build dir>   <harness dir> <workdir> <result>
@@ -193,7 +195,10 @@ else
 	release=$(sed -n 's/^release=//p' "$kernel/.delayed-rmap-built" 2>/dev/null || true)
 fi
 printf 'set\tkernel\tmode\trun\tvariant\tresult\tseconds\twrote\tread_back\n' >"$art/runs.tsv"
-build_race_selftest lost_write "$harness" "$work"
+# The kselftest install (run_kselftest.sh runs the test in the guest);
+# its timeout: six variants and the set-up.
+ksft_timeout=$((LW_SECONDS * 6 + 120))
+install_kselftests "$harness" "$work" "$ksft_timeout"
 build_test_module amplifier "$headers" "$work"
 amp=$work/amplifier/tlb_flush_delay.ko
 
@@ -202,9 +207,9 @@ amp=$work/amplifier/tlb_flush_delay.ko
 # <mode>-<amplified|plain>-<run>, to $verdicts, and a row per variant to
 # runs.tsv.
 run_guest() {
-	local how=$1 run=$2 label=$mode-$1-$2 amplify=0 args out rc cpus
+	local how=$1 run=$2 label=$mode-$1-$2 amplify=0 args out test_out rc vrc cpus
 	[[ $how == amplified ]] && amplify=1
-	args="-b $work/lost_write -s $LW_SECONDS -F $LW_FS"
+	args="-s $LW_SECONDS -F $LW_FS"
 	# A control's later boots run only the variants still to lose (the
 	# last -o wins in lost_write).
 	local xargs=$LW_ARGS pending
@@ -212,33 +217,35 @@ run_guest() {
 		pending=$(must_lose_pending | paste -sd, -)
 		[[ -z $pending ]] || xargs+="${xargs:+ }-o $pending"
 	fi
-	[[ -n $xargs ]] && args+=" -x '$xargs'"
 	((amplify)) && args+=" -a $amp -u $LW_DELAY_US -f $LW_FAULT_DELAY_US"
 	out=$art/$label.log
+	test_out=$work/$label.out
 	log "$label: booting $(basename "$kernel"), ${VNG_CPUS:-4} vCPUs, $LW_FS, $LW_SECONDS s per variant, amplifier $( ((amplify)) && echo "on, $LW_DELAY_US us" || echo off)${xargs:+, lost_write $xargs}"
 	# brd, mkfs, mount and insmod need root in the guest, whoever runs make.
-	# The runner exits 0 (no loss) or 1 (a write was lost); anything else
-	# means the test did not run to the end.
-	# (vng-run.sh boots once more a guest that died before the runner
-	# started.)
-	rc=0
+	# kselftest's runner runs run_lost_write.sh, which exits 0 (no loss)
+	# or 1 (a write was lost); anything else means the test did not run
+	# to the end.  (vng-run.sh boots once more a guest that died before
+	# the command started.)
+	vrc=0
 	VNG_CONSOLE=$art/$label.console.log VNG_OPTS="${VNG_OPTS:-} --user root" \
-		VNG_TIMEOUT=$((LW_SECONDS * 3 + 240)) "$here/vng-run.sh" "$kernel" \
-		"$repo/selftests/run_lost_write.sh $args" >"$out" 2>&1 || rc=$?
+		VNG_TIMEOUT=$((ksft_timeout + 240)) "$here/vng-run.sh" "$kernel" \
+		"KSELFTEST_RUN_LOST_WRITE_SH_ARGS='$args' LOST_WRITE_ARGS='$xargs' $work/kselftest/run_kselftest.sh -t delayed-rmap:run_lost_write.sh" \
+		>"$out" 2>&1 || vrc=$?
+	rc=$(ksft_result "$out" run_lost_write.sh "$test_out")
 	save_ktap "$harness/../kunit" "$out" "$art/$label.ktap"
 	sed -n "s/^vng-run: \(the guest died before .*\)/$label: \1/p" "$out" >&2
 	die_if_skipped "$rc" "$label: the selftest" "$out"
 	if ((rc != 0 && rc != 1)); then
 		sed 's/^/    /' "$out" | tail -n 40
-		die "$label: the selftest did not run to the end (exit status $rc, log: $out)"
+		die "$label: the selftest did not run to the end (kselftest result: $(ksft_status_text "$rc"), vng exit status $vrc, log: $out)"
 	fi
 	# The guest must use every vCPU it was given (a kernel built with a
 	# smaller NR_CPUS silently runs on fewer).
-	cpus=$(sed -n 's/^run_lost_write: kernel [^,]*, \([0-9]*\) CPUs,.*/\1/p' "$out")
+	cpus=$(sed -n 's/^run_lost_write: kernel [^,]*, \([0-9]*\) CPUs,.*/\1/p' "$test_out")
 	[[ $cpus == "${VNG_CPUS:-4}" ]] ||
 		die "$label: the guest ran on ${cpus:-an unknown number of} CPUs, not VNG_CPUS=${VNG_CPUS:-4} (log: $out)"
-	grep '^lost-write: ' "$out" | sed "s/^lost-write: /$label: /" | tee -a "$verdicts"
-	grep '^lost-write: [a-z_]*: ' "$out" | awk -v set="${art##*/}" -v k="${release:-?}" \
+	grep '^lost-write: ' "$test_out" | sed "s/^lost-write: /$label: /" | tee -a "$verdicts"
+	grep '^lost-write: [a-z_]*: ' "$test_out" | awk -v set="${art##*/}" -v k="${release:-?}" \
 		-v mode="$how" -v run="$run" '
 		function num(re,    s) {
 			if (!match($0, re)) return ""

@@ -78,19 +78,9 @@ if [[ -f $out ]]; then
 	release=$(basename "$out")
 	release=${release#vmlinuz-}
 else
-	[[ -f $out/.delayed-rmap-built ]] ||
-		die "no complete kernel build in $out (run 'make kernel-6.1' first)"
+	require_current_build "$out"
 	[[ -f $out/arch/x86/boot/bzImage ]] || die "$out/arch/x86/boot/bzImage missing"
 	release=$(sed -n 's/^release=//p' "$out/.delayed-rmap-built")
-	# The build must be of the tree as it is now: booting a kernel built
-	# before the series changed would test the old patches without a word.
-	built_src=$(sed -n 's/^source=//p' "$out/.delayed-rmap-built")
-	built_head=$(sed -n 's/^head=//p' "$out/.delayed-rmap-built")
-	if [[ -d $built_src/.git && -n $built_head && $built_head != none ]]; then
-		now=$(git -C "$built_src" rev-parse HEAD)
-		[[ $now == "$built_head" ]] ||
-			die "$out was built from $built_src at ${built_head:0:12}, which is at ${now:0:12} now: rebuild it first (make kernel-6.1, kernel-6.1-nofix or kernel-7.2)"
-	fi
 fi
 
 # kvm_probe: exit status 0 if QEMU can really run a guest with KVM here.

@@ -18,7 +18,11 @@
 #   -F  file system under test: ext4 on brd (default), or tmpfs (an
 #       experiment: shmem has no writeback to race with)
 #   -x  more arguments for lost_write (e.g. "-o madv_dontneed_paced -n");
-#       variants it skips get no verdict line
+#       variants it skips get no verdict line; default: $LOST_WRITE_ARGS
+#
+# Under kselftest's runner (run_kselftest.sh) the options go in
+# KSELFTEST_RUN_LOST_WRITE_SH_ARGS, which the runner splits at blanks: give
+# the arguments of -x, which contain blanks, in LOST_WRITE_ARGS instead.
 #
 # Prints the TAP of the test, then one verdict line per variant:
 #   lost-write: <variant>: LOST (after T s: wrote X, read back Y)
@@ -46,6 +50,7 @@ skip() {
 
 bin=${LOST_WRITE_BIN:-$(dirname "$(realpath "$0")")/lost_write} amp='' delay=2000 secs=10 result=''
 fs=ext4 extra=()
+read -ra extra <<<"${LOST_WRITE_ARGS:-}"
 fault_delay=2000
 while getopts "b:a:u:f:s:r:F:x:" opt; do
 	case $opt in
