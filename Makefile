@@ -66,7 +66,7 @@ TREE_6_1 := $(SRC_6_1)
 BUILD_ROOT := $(CACHE_DIR)/build
 endif
 BUILD_6_1 := $(BUILD_ROOT)/linux-6.1-x86_64
-KERNEL_FRAGMENTS := $(sort $(wildcard $(REPO)/configs/6.1-*.config))
+KERNEL_FRAGMENTS := $(sort $(filter-out %-debug.config,$(wildcard $(REPO)/configs/6.1-*.config)))
 
 S := $(REPO)/scripts
 # Every setting of this Makefile (the NAME ?= lines), for make help.
@@ -79,7 +79,8 @@ SETTINGS := $(sort $(shell awk '/^[A-Z][A-Z0-9_]* \?=/ { print $$1 }' '$(REPO)/M
 	measure-lost-write kunit-6.1 kunit-6.1-nofix source-7.2 apply-7.2 kernel-7.2 kernel-7.2-mutation boot-7.2 module-7.2 style-7.2 rust-module-7.2 rust-module-7.2-mutation rust-module-7.2-nofix lost-write-7.2 lost-write-7.2-madv \
 	lost-write-7.2-mutation stale-tlb-7.2 stale-tlb-6.1 trace-lost-write-7.2 \
 	kernel-7.2-nofix lost-write-7.2-nofix stock-7.2 lost-write-stock-7.2 measure-lost-write-7.2 pt-reclaim \
-	flush-count
+	flush-count kernel-6.1-debug kernel-7.2-debug module-7.2-debug rust-module-7.2-debug soak-6.1 soak-short-6.1 \
+	soak-7.2 soak-short-7.2 soak-control-fsx
 
 help:
 	@echo 'delayed-rmap pipeline (6.1 series)'
@@ -533,6 +534,66 @@ pt-reclaim: stock-6.1 kernel-6.1 stock-7.2 kernel-7.2
 			'patched-6.1=$(BUILD_6_1)=kept' \
 			'stock-7.2=$(STOCK7_ROOT)/boot/vmlinuz-$(STOCK7_RELEASE)=freed' \
 			'fixed-7.2=$(BUILD_7)=freed'
+
+# ------------------------------------------------------------ debug kernels
+# The test kernels with KASAN, KFENCE, lockdep, DEBUG_VM and the rest of
+# configs/6.1-debug.config (7.x: and configs/7.2-debug.config), each in its
+# own build directory (a first build takes long: KASAN instruments all of
+# it); the Rust module built against the 7.x one.
+BUILD_6_1_DEBUG := $(BUILD_ROOT)/linux-6.1-debug-x86_64
+BUILD_7_DEBUG := $(BUILD_ROOT)/linux-$(LINUX7_SERIES)-debug-x86_64
+MODULE_7_DEBUG := $(BUILD_ROOT)/module-$(LINUX7_SERIES)-debug
+kernel-6.1-debug: apply-6.1
+	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
+	@$(S)/build-kernel.sh '$(TREE_6_1)' '$(BUILD_6_1_DEBUG)' '$(JOBS)' $(KERNEL_FRAGMENTS) \
+		'$(REPO)/configs/6.1-debug.config'
+	@echo "$$(sed -n 's/^release=//p' '$(BUILD_6_1_DEBUG)/.delayed-rmap-built') debug kernel built ($(BUILD_6_1_DEBUG))" \
+		>'$(RESULTS)/$@/summary.txt'
+
+kernel-7.2-debug: apply-7.2
+	@mkdir -p '$(RESULTS)/$@' '$(BUILD_7_DEBUG)'; rm -f '$(RESULTS)/$@/summary.txt'
+	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/build-kernel.sh '$(TREE_7)' '$(BUILD_7_DEBUG)' '$(JOBS)' \
+		$(KERNEL_FRAGMENTS_7) '$(REPO)/configs/6.1-debug.config' '$(REPO)/configs/7.2-debug.config'
+	@echo "$$(sed -n 's/^release=//p' '$(BUILD_7_DEBUG)/.delayed-rmap-built') debug kernel built with Rust ($(BUILD_7_DEBUG))" \
+		>'$(RESULTS)/$@/summary.txt'
+
+module-7.2-debug: kernel-7.2-debug
+	@mkdir -p '$(MODULE_7_DEBUG)'
+	@$(MAKE) -s -C '$(BUILD_7_DEBUG)' M='$(REPO)' MO='$(MODULE_7_DEBUG)' $(RUST_KMAKE_ARGS) modules
+	@echo "module-7.2-debug: $(MODULE_7_DEBUG)/rust/delayed_rmap_test.ko"
+
+# The Rust module on the debug kernel: KUnit suite, selftests (two threads
+# zapping and mapping one file among them), and no lockdep, KASAN or other
+# report in the kernel log.
+rust-module-7.2-debug: module-7.2-debug
+	@mkdir -p '$(RESULTS)/$@'
+	@$(S)/rust-module.sh upstream '$(TREE_7)' '$(BUILD_7_DEBUG)' '$(MODULE_7_DEBUG)/rust/delayed_rmap_test.ko' \
+		'$(SELFTEST_BUILD)/rust-module-7.2-debug' '$(RESULTS)/$@/summary.txt'
+
+# The soaks (scripts/soak.sh): lost-write (every variant, ext4 and tmpfs,
+# amplified and plain), fsx and stress-ng --verify under writeback and
+# eviction pressure, on the debug kernels; the kernel log judged by
+# scripts/klog.py.  Long form: soak-6.1, soak-7.2 (SOAK_LONG_* below, 15 to
+# 20 minutes each); short form: soak-short-6.1, soak-short-7.2.
+# soak-control-fsx: the harness's negative control (a corrupted fsx file
+# must fail its run).
+SOAK_LONG := SOAK_SECONDS=240 SOAK_LW_SECONDS=10 SOAK_FSX_OPS=20000
+SOAK_SHORT := SOAK_SECONDS=20 SOAK_LW_SECONDS=2 SOAK_FSX_OPS=2000
+soak-6.1 soak-short-6.1: kernel-6.1-debug
+	@mkdir -p '$(RESULTS)/$@'
+	@$(if $(filter soak-6.1,$@),$(SOAK_LONG),$(SOAK_SHORT)) $(S)/soak.sh '$(BUILD_6_1_DEBUG)' '$(HARNESS_6_1)' \
+		'$(BUILD_6_1_DEBUG)' '$(SELFTEST_BUILD)/$@' '$(RESULTS)/$@/summary.txt'
+
+soak-7.2 soak-short-7.2: kernel-7.2-debug
+	@mkdir -p '$(RESULTS)/$@'
+	@$(if $(filter soak-7.2,$@),$(SOAK_LONG),$(SOAK_SHORT)) KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/soak.sh \
+		'$(BUILD_7_DEBUG)' '$(TREE_7)/tools/testing/selftests' '$(BUILD_7_DEBUG)' '$(SELFTEST_BUILD)/$@' \
+		'$(RESULTS)/$@/summary.txt'
+
+soak-control-fsx: kernel-6.1
+	@mkdir -p '$(RESULTS)/$@'
+	@SOAK_EXPECT=fail:fsx SOAK_WORKLOADS=fsx SOAK_FSX_SIZES=262144 SOAK_FSX_OPS=3000 $(S)/soak.sh '$(BUILD_6_1)' \
+		'$(HARNESS_6_1)' '$(BUILD_6_1)' '$(SELFTEST_BUILD)/$@' '$(RESULTS)/$@/summary.txt'
 
 # What the fixes cost in TLB flushes (not in check: a measurement):
 # MADV_DONTNEED of a dirty PTE table (whole, one page less) and MADV_PAGEOUT

@@ -143,6 +143,12 @@ struct Mapping {
     start: usize,
 }
 
+/// One open file of the device.
+///
+/// Lock order: `mmap_lock` before `mapping`. `mmap()` is called with the
+/// caller's `mmap_lock` held for write and takes `mapping`; so nothing may
+/// take `mmap_lock` while it holds `mapping` (the zap ioctl copies what it
+/// needs out of `mapping` and drops it before it takes `mmap_lock`).
 #[pin_data]
 struct DelayedRmapDevice {
     #[pin]
@@ -268,9 +274,17 @@ impl DelayedRmapDevice {
         }
         let end = range.offset.checked_add(range.length).ok_or(EINVAL)?;
 
-        let guard = self.mapping.lock();
-        let m = guard.as_ref().ok_or(ENXIO)?;
-        if end > (m.pages.len() * PAGE_SIZE) as u64 {
+        // Where the mapping is and how long, copied out: `mapping` must not
+        // be held when `mmap_lock` is taken (see `DelayedRmapDevice`). A
+        // file has at most one mapping and keeps its pages until it is
+        // released, which the caller's reference to it prevents; whether
+        // the mapping is still there is checked under `mmap_lock` below.
+        let (start, len) = {
+            let guard = self.mapping.lock();
+            let m = guard.as_ref().ok_or(ENXIO)?;
+            (m.start, m.pages.len() * PAGE_SIZE)
+        };
+        if end > len as u64 {
             return Err(EINVAL);
         }
         let task = kernel::current!();
@@ -278,15 +292,12 @@ impl DelayedRmapDevice {
         let mmap = mm.mmap_read_lock();
         // The mapping may have been unmapped or replaced since mmap(): it
         // must still be a mixed map covering all of our pages from `start`.
-        let vma = mmap.vma_lookup(m.start).ok_or(ENXIO)?;
-        if vma.start() != m.start
-            || vma.end() - vma.start() != m.pages.len() * PAGE_SIZE
-            || vma.as_mixedmap_vma().is_none()
-        {
+        let vma = mmap.vma_lookup(start).ok_or(ENXIO)?;
+        if vma.start() != start || vma.end() - vma.start() != len || vma.as_mixedmap_vma().is_none() {
             return Err(ENXIO);
         }
         // Both fit in usize: they are at most the mapping's length.
-        vma.zap_vma_range(m.start + range.offset as usize, range.length as usize);
+        vma.zap_vma_range(start + range.offset as usize, range.length as usize);
         Ok(())
     }
 }

@@ -5,7 +5,7 @@
 #
 #   deps.sh install [6.1|all|plots]  install what is missing (Debian
 #                               packages, virtme-ng from PyPI, bindgen-cli
-#                               from crates.io); idempotent; needs root only
+#                               and fsx from crates.io); idempotent; needs root only
 #                               if something is missing
 #   deps.sh check [6.1|all|plots]  only check that every tool is there; name
 #                               the Debian package (or pip/cargo package) of
@@ -17,7 +17,8 @@
 #                               simulate the install (apt-get -s)
 #
 # The set: 6.1 = the 6.1 series, its kernels, the compile matrix, the
-# selftests and Debian 12's stock kernel (no Rust, no clang 19, no bindgen);
+# selftests, the soak's workloads (stress-ng, fsx) and Debian 12's stock
+# kernel (no Rust, no clang 19, no bindgen);
 # all (the default) = 6.1 + the 7.2 kernel with Rust and the Rust module;
 # plots = what `make plots` needs (Debian's matplotlib), nothing else.
 #
@@ -27,7 +28,8 @@
 # moves every few weeks; old lists name headers the archive no longer has).
 #
 # Environment: VNG_VERSION (virtme-ng version to install, default 1.42),
-# BINDGEN_VERSION (bindgen-cli from crates.io, default 0.73.2), STOCK_ABI
+# BINDGEN_VERSION (bindgen-cli from crates.io, default 0.73.2), FSX_VERSION
+# (fsx from crates.io, default 0.3.2), STOCK_ABI
 # (6.1.0-N: pin the stock kernel), APT_CONFIG (apt's own: a private apt
 # configuration, used by the deps test), APT_MAX_AGE_MIN (lists older than
 # this many minutes are refreshed first, default 1440).
@@ -59,6 +61,8 @@ DEB_TOOLS=(
 	# fresh-machine-test).
 	udev:/lib/systemd/systemd-udevd busybox-static:/bin/busybox file:file
 	e2fsprogs:mkfs.ext4 shellcheck:shellcheck
+	# The soaks: stress-ng's mm stressors with --verify.
+	stress-ng:stress-ng
 )
 
 # Rust for the 7.2 kernel and its Rust module: Debian's rustc-web (1.96)
@@ -77,6 +81,20 @@ RUST_DEB_TOOLS=(
 	clang-19:/usr/bin/clang-19 lld-19:/usr/bin/ld.lld-19 llvm-19:/usr/bin/llvm-ar-19
 )
 BINDGEN_VERSION=${BINDGEN_VERSION:-0.73.2}
+
+# The soaks' file-system exerciser: fsx, the Rust rewrite of the fsx tool
+# (mapped reads and writes, with and without msync, truncate, punch hole,
+# fadvise, msync(MS_INVALIDATE)), from crates.io with its own Cargo.lock.
+FSX_VERSION=${FSX_VERSION:-0.3.2}
+
+# cargo_tools: "crate:binary:version" of the tools of the chosen set that
+# come from crates.io.
+cargo_tools() {
+	case $SET in
+	6.1) echo "fsx:fsx:$FSX_VERSION" ;;
+	all) printf '%s\n' "bindgen-cli:bindgen:$BINDGEN_VERSION" "fsx:fsx:$FSX_VERSION" ;;
+	esac
+}
 
 # make plots (not part of make check): Debian's matplotlib, for Debian's
 # python3 (/usr/bin/python3).
@@ -148,10 +166,13 @@ check() {
 		echo "deps: missing 'vng': pip install virtme-ng==$VNG_VERSION" >&2
 		bad=1
 	fi
-	if [[ $SET == all && $(bindgen_version) != "$BINDGEN_VERSION" ]]; then
-		echo "deps: missing 'bindgen' $BINDGEN_VERSION: cargo install --locked bindgen-cli --version $BINDGEN_VERSION" >&2
-		bad=1
-	fi
+	local crate bin version
+	while IFS=: read -r crate bin version; do
+		if [[ $(cargo_tool_version "$bin") != "$version" ]]; then
+			echo "deps: missing '$bin' $version: cargo install --locked $crate --version $version" >&2
+			bad=1
+		fi
+	done < <(cargo_tools)
 	((bad == 0)) || die "tools missing: run 'make $DEPS_TARGET' (as root)"
 	log "all tools of '$SET' present (stock kernel ABI $(stock_abi))"
 }
@@ -291,36 +312,40 @@ install_vng() {
 	log "virtme-ng $VNG_VERSION installed ($(vng_path))"
 }
 
-# bindgen_path: the bindgen on PATH, else cargo's (not always on PATH).
+# cargo_tool_path <binary>: the one on PATH, else cargo's (not always on
+# PATH).
 cargo_bin=${CARGO_HOME:-$HOME/.cargo}/bin
-bindgen_path() {
-	command -v bindgen 2>/dev/null && return 0
-	[[ -x $cargo_bin/bindgen ]] && echo "$cargo_bin/bindgen"
+cargo_tool_path() {
+	command -v "$1" 2>/dev/null && return 0
+	[[ -x $cargo_bin/$1 ]] && echo "$cargo_bin/$1"
 }
 
-# bindgen_version: its version, empty if there is none.
-bindgen_version() {
+# cargo_tool_version <binary>: its version ("<name> <version>" of
+# --version), empty if there is none.
+cargo_tool_version() {
 	local b
-	b=$(bindgen_path) || return 0
+	b=$(cargo_tool_path "$1") || return 0
 	"$b" --version 2>/dev/null | awk '{ print $2 }'
 }
 
-install_bindgen() {
-	if [[ $(bindgen_version) == "$BINDGEN_VERSION" ]]; then
-		log "bindgen $BINDGEN_VERSION: present ($(bindgen_path))"
+# install_cargo_tool <crate> <binary> <version>
+install_cargo_tool() {
+	local crate=$1 bin=$2 version=$3
+	if [[ $(cargo_tool_version "$bin") == "$version" ]]; then
+		log "$bin $version: present ($(cargo_tool_path "$bin"))"
 		return 0
 	fi
 	if ! command -v cargo >/dev/null 2>&1; then
-		((EUID == 0)) || die "cargo not found, needed for 'cargo install bindgen-cli': run 'make deps' as root"
+		((EUID == 0)) || die "cargo not found, needed for 'cargo install $crate': run 'make $DEPS_TARGET' as root"
 		log "no cargo: installing Debian's cargo-web"
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends cargo-web ||
 			die "apt-get install cargo-web failed"
 	fi
-	log "cargo install --locked bindgen-cli --version $BINDGEN_VERSION (a few minutes)"
-	cargo install -q --locked bindgen-cli --version "$BINDGEN_VERSION" ||
-		die "cargo install bindgen-cli $BINDGEN_VERSION failed"
-	[[ $(bindgen_version) == "$BINDGEN_VERSION" ]] ||
-		die "bindgen $BINDGEN_VERSION not found after cargo install (is $cargo_bin writable?)"
+	log "cargo install --locked $crate --version $version (a few minutes)"
+	cargo install -q --locked "$crate" --version "$version" ||
+		die "cargo install $crate $version failed"
+	[[ $(cargo_tool_version "$bin") == "$version" ]] ||
+		die "$bin $version not found after cargo install (is $cargo_bin writable?)"
 }
 
 SET=${2:-all}
@@ -341,7 +366,9 @@ plan) plan ;;
 install)
 	install_debs
 	[[ $SET == plots ]] || install_vng
-	[[ $SET != all ]] || install_bindgen
+	while IFS=: read -r crate bin version; do
+		install_cargo_tool "$crate" "$bin" "$version"
+	done < <(cargo_tools)
 	check
 	;;
 *) die "usage: $0 install|check|plan [6.1|all|plots]" ;;

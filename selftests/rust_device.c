@@ -2,8 +2,9 @@
 /*
  * Drive /dev/delayed-rmap-test (rust/delayed_rmap_main.rs) from user space:
  * map the module's pages, write them, zap ranges through the module (also
- * from several threads at once while others keep writing), and check that
- * every bad argument gets its error code and nothing else.
+ * from several threads at once while others keep writing, and while
+ * another thread maps the same file), and check that every bad argument
+ * gets its error code and nothing else.
  *
  * Needs the module loaded (scripts/rust-module.sh does that in a guest).
  */
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -316,6 +318,67 @@ TEST_F(dev, bad_arguments)
 	/* Unmapped: the zap finds no mapping any more. */
 	ASSERT_EQ(0, munmap(p, n * self->page));
 	EXPECT_EQ(-ENXIO, zap(self->fd, 0, self->page));
+}
+
+/*
+ * One file, two threads: one zaps the file's mapping again and again (the
+ * ioctl takes the file's mapping mutex and the mmap lock for read), the
+ * other calls mmap() on the same file (the mmap lock held for write while
+ * the driver takes the mutex; the second mapping is refused with EBUSY).
+ * Were the two locks taken in opposite orders, this would deadlock (the
+ * harness's timeout ends it) and lockdep would report it at once.
+ */
+#define LOCK_ORDER_SECONDS 2
+
+struct lock_order {
+	int fd;
+	long page;
+	int stop;
+	long zaps, zap_errors;
+};
+
+static void *zap_loop(void *arg)
+{
+	struct lock_order *o = arg;
+
+	while (!__atomic_load_n(&o->stop, __ATOMIC_RELAXED)) {
+		if (zap(o->fd, 0, o->page))
+			o->zap_errors++;
+		o->zaps++;
+	}
+	return NULL;
+}
+
+TEST_F(dev, zap_and_mmap_on_one_file)
+{
+	struct lock_order o = { .fd = self->fd, .page = self->page };
+	long mmaps = 0, not_busy = 0;
+	struct timespec t0, t;
+	pthread_t zapper;
+	void *p, *q;
+
+	p = mmap(NULL, 4 * self->page, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, p) TH_LOG("mmap: %s", strerror(errno));
+	ASSERT_EQ(0, pthread_create(&zapper, NULL, zap_loop, &o));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		q = mmap(NULL, self->page, PROT_READ, MAP_SHARED, self->fd, 0);
+		if (q != MAP_FAILED) {
+			munmap(q, self->page);
+			not_busy++;
+		} else if (errno != EBUSY) {
+			not_busy++;
+		}
+		mmaps++;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (t.tv_sec - t0.tv_sec < LOCK_ORDER_SECONDS);
+	__atomic_store_n(&o.stop, 1, __ATOMIC_RELAXED);
+	ASSERT_EQ(0, pthread_join(zapper, NULL));
+	TH_LOG("%ld zaps and %ld mmap() calls on one file in %d s", o.zaps, mmaps, LOCK_ORDER_SECONDS);
+	EXPECT_LT(0, o.zaps);
+	EXPECT_EQ(0, o.zap_errors);
+	EXPECT_EQ(0, not_busy);
+	EXPECT_EQ(0, munmap(p, 4 * self->page));
 }
 
 TEST_HARNESS_MAIN

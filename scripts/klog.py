@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""The kernel log judge: any report of the kernel's debugging checks fails.
+
+    klog.py judge <log> [<log>...]
+
+Reads guest consoles or kernel logs (printk timestamps and console prefixes
+allowed) and looks for the reports of the kernel's own checks: BUG: (which
+KASAN, KFENCE, the sleeping-in-atomic check, the soft lockup detector, bad
+page state/map/rss-counter and others print), WARNING: (WARN_ON, VM_WARN_ON,
+lockdep), Oops, kernel BUG at (VM_BUG_ON), general protection fault, list
+corruption, lockdep's reports, hung tasks, RCU stalls, panics.  Each report
+is quoted (its first line and what follows up to the end of its trace, at
+most QUOTE lines).  Exit status 0: no report ("klog: clean: ..."); 1: at
+least one report; 2: a log cannot be read.
+"""
+
+import re
+import sys
+
+QUOTE = 40
+
+# (name, pattern) in the order they are tried on a line; the first match
+# names the report.
+REPORTS = [
+    ('KASAN', r'BUG: KASAN: '),
+    ('KFENCE', r'BUG: KFENCE: '),
+    ('sleeping in atomic context', r'BUG: sleeping function called from invalid context'),
+    ('scheduling while atomic', r'BUG: scheduling while atomic'),
+    ('soft lockup', r'BUG: soft lockup|watchdog: BUG: soft lockup'),
+    ('hard lockup', r'Watchdog detected hard LOCKUP'),
+    ('bad page state', r'BUG: Bad page state'),
+    ('bad page map', r'BUG: Bad page map'),
+    ('bad rss-counter', r'BUG: Bad rss-counter state'),
+    ('list corruption', r'list_(add|del) corruption|list corruption'),
+    ('lockdep', r'possible circular locking dependency detected|possible recursive locking detected'
+     r'|inconsistent lock state|suspicious RCU usage|lock held when returning to user space'
+     r'|possible irq lock inversion dependency|DEBUG_LOCKS_WARN_ON|bad unlock balance detected'
+     r'|held lock freed'),
+    ('hung task', r'INFO: task \S+ blocked for more than \d+ seconds'),
+    ('RCU stall', r'rcu: INFO: \S+ (self-)?detected stall|rcu_\w+ detected stalls'),
+    ('kernel BUG', r'kernel BUG at '),
+    ('Oops', r'\bOops\b'),
+    ('general protection fault', r'general protection fault'),
+    ('page fault in the kernel', r'BUG: unable to handle page fault|BUG: kernel NULL pointer dereference'),
+    ('BUG', r'\bBUG: '),
+    ('WARNING', r'\bWARNING: '),
+    ('panic', r'Kernel panic - not syncing'),
+]
+COMPILED = [(name, re.compile(pat)) for name, pat in REPORTS]
+END = re.compile(r'---\[ end (trace|Kernel panic)|^\s*(\[[ \d.]+\]\s*)?</TASK>')
+
+
+def reports(lines):
+    """(name, first line number, quoted lines) of every report in <lines>;
+    lines inside a report already quoted do not start another one."""
+    out, i = [], 0
+    while i < len(lines):
+        hit = next((name for name, rx in COMPILED if rx.search(lines[i])), None)
+        if not hit:
+            i += 1
+            continue
+        j = i + 1
+        while j < len(lines) and j - i < QUOTE:
+            j += 1
+            if END.search(lines[j - 1]):
+                break
+        out.append((hit, i + 1, lines[i:j]))
+        i = j
+    return out
+
+
+def judge(paths):
+    total, nlines = 0, 0
+    for path in paths:
+        try:
+            with open(path, encoding='utf-8', errors='replace') as f:
+                lines = [line.rstrip('\n') for line in f]
+        except OSError as e:
+            print(f'klog: error: cannot read {path}: {e}', file=sys.stderr)
+            return 2
+        nlines += len(lines)
+        for name, lineno, quoted in reports(lines):
+            total += 1
+            print(f'klog: {path}:{lineno}: {name}:')
+            for line in quoted:
+                print(f'    {line}')
+    if total:
+        print(f'klog: FAIL: {total} kernel report(s) in {len(paths)} log(s)')
+        return 1
+    print(f'klog: clean: {len(paths)} log(s), {nlines} lines, no BUG, WARNING, KASAN, KFENCE, lockdep, '
+          'bad page, list corruption, lockup, hung task, RCU stall or Oops report')
+    return 0
+
+
+def main():
+    if len(sys.argv) < 3 or sys.argv[1] != 'judge':
+        print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
+        return 2
+    return judge(sys.argv[2:])
+
+
+if __name__ == '__main__':
+    sys.exit(main())
