@@ -80,7 +80,7 @@ SETTINGS := $(sort $(shell awk '/^[A-Z][A-Z0-9_]* \?=/ { print $$1 }' '$(REPO)/M
 	lost-write-7.2-mutation stale-tlb-7.2 stale-tlb-6.1 trace-lost-write-7.2 \
 	kernel-7.2-nofix lost-write-7.2-nofix stock-7.2 lost-write-stock-7.2 measure-lost-write-7.2 pt-reclaim \
 	flush-count kernel-6.1-debug kernel-7.2-debug module-7.2-debug rust-module-7.2-debug soak-6.1 soak-short-6.1 \
-	soak-7.2 soak-short-7.2 soak-control-fsx
+	soak-7.2 soak-short-7.2 soak-control-fsx kernel-6.1-soak-mutation soak-mutation-6.1
 
 help:
 	@echo 'delayed-rmap pipeline (6.1 series)'
@@ -589,6 +589,24 @@ soak-7.2 soak-short-7.2: kernel-7.2-debug
 	@$(if $(filter soak-7.2,$@),$(SOAK_LONG),$(SOAK_SHORT)) KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/soak.sh \
 		'$(BUILD_7_DEBUG)' '$(TREE_7)/tools/testing/selftests' '$(BUILD_7_DEBUG)' '$(SELFTEST_BUILD)/$@' \
 		'$(RESULTS)/$@/summary.txt'
+
+# The soak's mutation control: the 6.1 debug kernel with
+# patches/6.1-soak-mutation (tlb_flush_rmaps() skips the on-stack batch:
+# pages stay in the rmap after their unmap), built incrementally in the
+# debug build directory, image kept apart; the soak's kernel log judge must
+# catch it.
+SOAK_MUTATION_6_1 := $(BUILD_ROOT)/linux-6.1-debug-soak-mutation
+kernel-6.1-soak-mutation: kernel-6.1-debug
+	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
+	@$(S)/variant-kernel.sh '$(TREE_6_1)' '$(BUILD_6_1_DEBUG)' '$(JOBS)' '$(REPO)/patches/6.1-soak-mutation' \
+		'$(SOAK_MUTATION_6_1)'
+	@echo "$$(ls '$(SOAK_MUTATION_6_1)'/boot/vmlinuz-*) built with patches/6.1-soak-mutation" \
+		>'$(RESULTS)/$@/summary.txt'
+
+soak-mutation-6.1: kernel-6.1-soak-mutation
+	@mkdir -p '$(RESULTS)/$@'
+	@SOAK_EXPECT=fail:klog $(SOAK_SHORT) $(S)/soak.sh "$$(ls '$(SOAK_MUTATION_6_1)'/boot/vmlinuz-*)" \
+		'$(HARNESS_6_1)' '$(BUILD_6_1_DEBUG)' '$(SELFTEST_BUILD)/$@' '$(RESULTS)/$@/summary.txt'
 
 soak-control-fsx: kernel-6.1
 	@mkdir -p '$(RESULTS)/$@'

@@ -185,6 +185,25 @@ expect "a 6.1 harness run under the runner, variants skipped (nameless SKIP line
 expect "a runner's program nested in its test" 0 "[PASSED] selftests: delayed-rmap: stale_tlb" \
 	kx "$J/stale-tlb/6.1-run-1.log"
 
+log "kernel log judge (klog.py judge):"
+kl() {
+	python3 "$here/klog.py" judge "$@"
+}
+expect "a clean guest console (9p and virtio lines, no report): clean" 0 "klog: clean: 1 log(s)" \
+	kl "$J/klog/clean-console.log"
+for report in 'BUG: KASAN: slab-use-after-free in zap_pte_range+0x1b2/0x9c0' \
+	'WARNING: possible circular locking dependency detected' \
+	'BUG: Bad page state in process fsx  pfn:1234a' \
+	'BUG: sleeping function called from invalid context at mm/memory.c:1520' \
+	'INFO: task kworker/1:2:87 blocked for more than 120 seconds.' \
+	'rcu: INFO: rcu_preempt self-detected stall on CPU' \
+	'list_del corruption. prev->next should be ffff888003a1c0c8, but was 0000000000000000'; do
+	# shellcheck disable=SC2016 # a sed address, not a shell expansion
+	edit report.log "$J/klog/clean-console.log" "200a [   12.345678] $report"
+	expect "a report in the console ($report): fails, quoted" 1 "$report" kl "$T/report.log"
+done
+expect "a log that cannot be read: an error, not a pass" 2 "cannot read" kl "$T/no-such.log"
+
 log "check.ktap (ktap.py check, read by kunit.py parse):"
 mkdir -p "$T/results/kunit-6.1" "$T/results/lost-write-patched"
 python3 "$here/ktap.py" extract --kunit-dir "$tree/tools/testing/kunit" "$J/kunit/mmu_gather-patched.log" \
