@@ -142,7 +142,7 @@ if wanted stress-ng; then
 			--mmap 2 --mmap-file --mmap-bytes 16M --msync 1 --msync-bytes 8M \
 			--msyncmany 1 --madvise 1 --mremap 1 --mremap-bytes 8M \
 			--mmapfork 1 --mmapmany 1 --tlb-shootdown 1 --memfd 1 --memfd-bytes 8M \
-			--userfaultfd 1 --userfaultfd-bytes 8M --remap 1 --munmap 1) >"$log" 2>&1 || rc=$?
+			--userfaultfd 1 --remap 1 --munmap 1) >"$log" 2>&1 || rc=$?
 		# "metrc: [pid] <stressor> <bogo ops> ...": each stressor's ops.
 		ops=$(awk '/ metrc: / && $5 ~ /^[0-9]+$/ { n += $5 } END { print n + 0 }' "$log")
 		nstress=$(awk '/ metrc: / && $5 ~ /^[0-9]+$/ { n++ } END { print n + 0 }' "$log")
