@@ -110,6 +110,12 @@ help:
 	@echo '  flush-count     TLB flushes per MADV_DONTNEED / MADV_PAGEOUT of a dirty PTE table, 6.1 and 7.2 with and without the fixes'
 	@echo '  trace-lost-write-7.2  a lost-write run with the kprobe tracer (TRACE_KERNEL=mutation|upstream|nofix|stock; TRACE_AMPLIFY=1)'
 	@echo '  lost-write-7.2-madv  the paced MADV_DONTNEED variant on 7.x, measured (MADV_RUNS, MADV_SECONDS, LW_MADV_ARGS, LW_FS, VNG_CPUS)'
+	@echo '  kernel-6.1-debug, kernel-7.2-debug  the test kernels with KASAN, KFENCE, lockdep, DEBUG_VM... (configs/*-debug.config)'
+	@echo '  rust-module-7.2-debug  the Rust module, its KUnit suite and selftests on the 7.x debug kernel, kernel log judged'
+	@echo '  soak-6.1, soak-7.2  long soak on the debug kernels: lost-write, fsx, stress-ng --verify under writeback and'
+	@echo '                  eviction pressure, kernel log judged (soak-short-6.1, soak-short-7.2: the short form)'
+	@echo '  soak-control-fsx  the soak harness must report an fsx run whose file another process corrupts'
+	@echo '  soak-mutation-6.1 the 6.1 debug kernel with patches/6.1-soak-mutation: the kernel log judge must catch it'
 	@echo '  check           every step below and a verdict (STEPS='"'"'a b'"'"': only those, in table order)'
 	@echo '  check-6.1       only the 6.1 steps, with only the tools of deps-6.1'
 	@echo '  check-7.2       only the 7.x steps (Rust module, 7.x lost-write and controls)'
@@ -138,7 +144,8 @@ help:
 	@$(foreach v,$(SETTINGS),printf '  %-22s = %s\n' '$(v)' '$(subst ','\'',$($(v)))';)
 	@echo 'Read from the environment by the scripts (see each script'"'"'s header): LW_ARGS LW_FS LW_MODES LW_MAX_RUNS'
 	@echo '  LW_MUST_LOSE LW_FAULT_DELAY_US VNG_OPTS VNG_TIMEOUT VNG_APPEND VNG_RWDIRS VNG_CONSOLE BUILD_VERBOSE'
-	@echo '  TRACE_SECONDS TRACE_DUMP TRACE_AMPLIFY SID_MIRROR APT_MAX_AGE_MIN BINDGEN_VERSION FRESH_STALE_LISTS'
+	@echo '  TRACE_SECONDS TRACE_DUMP TRACE_AMPLIFY SID_MIRROR APT_MAX_AGE_MIN BINDGEN_VERSION FSX_VERSION FRESH_STALE_LISTS'
+	@echo '  SOAK_SECONDS SOAK_LW_SECONDS SOAK_FSX_OPS SOAK_FSX_SIZES SOAK_WORKLOADS SOAK_EXPECT (scripts/soak.sh)'
 	@echo
 	@echo 'Example: make boot-6.1 CMD='"'"'cat /proc/cpuinfo | grep -c processor'"'"
 
