@@ -574,7 +574,7 @@ module-7.2-debug: kernel-7.2-debug
 # report in the kernel log.
 rust-module-7.2-debug: module-7.2-debug
 	@mkdir -p '$(RESULTS)/$@'
-	@$(S)/rust-module.sh upstream '$(TREE_7)' '$(BUILD_7_DEBUG)' '$(MODULE_7_DEBUG)/rust/delayed_rmap_test.ko' \
+	@VNG_TIMEOUT=$${VNG_TIMEOUT:-2400} $(S)/rust-module.sh upstream '$(TREE_7)' '$(BUILD_7_DEBUG)' '$(MODULE_7_DEBUG)/rust/delayed_rmap_test.ko' \
 		'$(SELFTEST_BUILD)/rust-module-7.2-debug' '$(RESULTS)/$@/summary.txt'
 
 # The soaks (scripts/soak.sh): lost-write (every variant, ext4 and tmpfs,

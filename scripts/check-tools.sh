@@ -202,6 +202,8 @@ for report in 'BUG: KASAN: slab-use-after-free in zap_pte_range+0x1b2/0x9c0' \
 	edit report.log "$J/klog/clean-console.log" "200a [   12.345678] $report"
 	expect "a report in the console ($report): fails, quoted" 1 "$report" kl "$T/report.log"
 done
+expect "a real lockdep report (the Rust module's old lock order): fails, named" 1 \
+	"lockdep:" kl "$J/klog/rust-lock-order-lockdep.log"
 expect "a log that cannot be read: an error, not a pass" 2 "cannot read" kl "$T/no-such.log"
 
 log "check.ktap (ktap.py check, read by kunit.py parse):"
