@@ -293,7 +293,8 @@ impl DelayedRmapDevice {
         // The mapping may have been unmapped or replaced since mmap(): it
         // must still be a mixed map covering all of our pages from `start`.
         let vma = mmap.vma_lookup(start).ok_or(ENXIO)?;
-        if vma.start() != start || vma.end() - vma.start() != len || vma.as_mixedmap_vma().is_none() {
+        if vma.start() != start || vma.end() - vma.start() != len || vma.as_mixedmap_vma().is_none()
+        {
             return Err(ENXIO);
         }
         // Both fit in usize: they are at most the mapping's length.
