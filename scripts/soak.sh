@@ -76,7 +76,8 @@ art=$(realpath "$art")
 rm -f "$result" "$art/workloads.tsv" "$art/klog.txt"
 
 # The lost-write selftest as a kselftest install; the amplifier.
-install_kselftests "$harness" "$work" $((SOAK_LW_SECONDS * 6 + 120))
+# (A debug kernel under TCG takes minutes for brd, mkfs and the module.)
+install_kselftests "$harness" "$work" $((SOAK_LW_SECONDS * 6 + 600))
 build_test_module amplifier "$headers" "$work"
 
 # fsx's configurations: every operation it has that touches the page
@@ -113,7 +114,7 @@ expected=0
 [[ " $SOAK_WORKLOADS " != *" fsx "* ]] || expected=$((expected + 4 * nsizes))
 [[ " $SOAK_WORKLOADS " != *" stress-ng "* ]] || expected=$((expected + 2))
 # A bound, not an estimate: TCG with KASAN is slow.
-timeout=$((4 * (SOAK_LW_SECONDS * 6 + 60) + 4 * nsizes * (SOAK_FSX_OPS / 20 + 30) + 2 * (SOAK_SECONDS + 60) + 300))
+timeout=$((4 * (SOAK_LW_SECONDS * 6 + 600) + 4 * nsizes * (SOAK_FSX_OPS / 20 + 30) + 2 * (SOAK_SECONDS + 60) + 300))
 
 log "booting $(basename "$kernel"): ${SOAK_WORKLOADS// /, } (lost-write ${SOAK_LW_SECONDS}s per variant, fsx $SOAK_FSX_OPS ops x $nsizes sizes, stress-ng ${SOAK_SECONDS}s), writeback and eviction every 200 ms${inject/none/}"
 guest=$art/guest.log

@@ -49,8 +49,11 @@ if wanted lost-write; then
 			args="-s $SOAK_LW_SECONDS -F $fs"
 			[[ $how == plain ]] || args+=" -a $amp"
 			log=$work/lost-write-$fs-$how.log
+			# Through a pipe: the runner writes the program's output
+			# to /dev/stdout, which for a regular file would be a new
+			# open of it, overwriting the runner's own lines.
 			KSELFTEST_RUN_LOST_WRITE_SH_ARGS=$args "$ksft/run_kselftest.sh" \
-				-t delayed-rmap:run_lost_write.sh >"$log" 2>&1
+				-t delayed-rmap:run_lost_write.sh 2>&1 | cat >"$log"
 			nvar=$(grep -c '^# lost-write: [a-z_]*: ' "$log")
 			nlost=$(grep -c '^# lost-write: [a-z_]*: LOST' "$log")
 			if grep -q '^ok 1 selftests: delayed-rmap: run_lost_write.sh$' "$log" && ((nvar >= 6 && nlost == 0)); then
