@@ -39,6 +39,16 @@ pressure() {
 pressure &
 pressure_pid=$!
 
+# kselftest's runner writes each program's output to /dev/stdout.  On a
+# slow debug kernel the guest's init may not have made the /dev/std*
+# links (systemd-tmpfiles makes them; its run can fail there), and a
+# redirection to a missing /dev/stdout creates a regular file that
+# swallows the output: make them here if they are not links.
+for fd in 0:stdin 1:stdout 2:stderr; do
+	[[ -L /dev/${fd#*:} ]] || ln -sfn "/proc/self/fd/${fd%%:*}" "/dev/${fd#*:}"
+done
+[[ -L /dev/fd ]] || ln -sfn /proc/self/fd /dev/fd
+
 echo "soak: kernel $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ { print $2 " kB" }' /proc/meminfo)"
 
 # 1. The lost-write selftest, every variant, on ext4 (brd) and tmpfs,
