@@ -315,8 +315,17 @@ die_if_skipped() {
 # <workdir>/<name>, warnings as errors.
 build_race_selftest() {
 	local name=$1 harness=$2 work=$3
+	ksft_make "$harness" "$work" "$work/$name"
+}
+
+# ksft_make <harness dir> <workdir> <make arguments...>: make in
+# selftests/ with the tree's lib.mk (KSFT_DIR), products in <workdir>,
+# warnings as errors.
+ksft_make() {
+	local harness=$1 work=$2
+	shift 2
 	make -s -C "$(dirname "${BASH_SOURCE[0]}")/../selftests" KSFT_DIR="$harness" OUTPUT="$work" \
-		CFLAGS="-O2 -Wall -Wextra -Wno-unused-parameter -Werror -I$harness" "$work/$name"
+		CFLAGS="-O2 -Wall -Wextra -Wno-unused-parameter -Werror -I$harness" "$@"
 }
 
 # require_current_build <build dir>: die unless <build dir> holds a
@@ -349,18 +358,16 @@ require_current_build() {
 # and read its result with ksft_result.
 install_kselftests() {
 	local harness=$1 work=$2 timeout=$3 dest
-	local ksft=(-C "$(dirname "${BASH_SOURCE[0]}")/../selftests" KSFT_DIR="$harness" OUTPUT="$work"
-		CFLAGS="-O2 -Wall -Wextra -Wno-unused-parameter -Werror -I$harness")
 	[[ $timeout =~ ^[1-9][0-9]*$ ]] || die "install_kselftests: bad timeout '$timeout'"
 	[[ -f $harness/run_kselftest.sh && -f $harness/kselftest/runner.sh ]] ||
 		die "no kselftest runner (run_kselftest.sh, kselftest/runner.sh) in $harness"
 	dest=$work/kselftest
 	rm -rf "$dest"
 	mkdir -p "$dest"
-	make -s "${ksft[@]}" INSTALL_PATH="$dest/delayed-rmap" install >/dev/null
+	ksft_make "$harness" "$work" INSTALL_PATH="$dest/delayed-rmap" install >/dev/null
 	cp "$harness/run_kselftest.sh" "$dest/"
 	cp -r "$harness/kselftest" "$dest/"
-	make -s "${ksft[@]}" COLLECTION=delayed-rmap emit_tests >"$dest/kselftest-list.txt"
+	ksft_make "$harness" "$work" COLLECTION=delayed-rmap emit_tests >"$dest/kselftest-list.txt"
 	sed -i "s/^timeout=.*/timeout=$timeout/" "$dest/delayed-rmap/settings"
 	grep -qx "timeout=$timeout" "$dest/delayed-rmap/settings" ||
 		die "install_kselftests: no timeout line in $dest/delayed-rmap/settings"
