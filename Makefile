@@ -80,7 +80,8 @@ SETTINGS := $(sort $(shell awk '/^[A-Z][A-Z0-9_]* \?=/ { print $$1 }' '$(REPO)/M
 	lost-write-7.2-mutation stale-tlb-7.2 stale-tlb-6.1 trace-lost-write-7.2 \
 	kernel-7.2-nofix lost-write-7.2-nofix stock-7.2 lost-write-stock-7.2 measure-lost-write-7.2 pt-reclaim \
 	flush-count kernel-6.1-debug kernel-7.2-debug module-7.2-debug rust-module-7.2-debug soak-6.1 soak-short-6.1 \
-	soak-7.2 soak-short-7.2 soak-control-fsx kernel-6.1-soak-mutation soak-mutation-6.1
+	soak-7.2 soak-short-7.2 soak-control-fsx kernel-6.1-soak-mutation soak-mutation-6.1 \
+	kernel-6.1-debug-nofix kernel-7.2-debug-nofix mm-selftests-6.1 mm-selftests-7.2
 
 help:
 	@echo 'delayed-rmap pipeline (6.1 series)'
@@ -116,6 +117,8 @@ help:
 	@echo '                  eviction pressure, kernel log judged (soak-short-6.1, soak-short-7.2: the short form)'
 	@echo '  soak-control-fsx  the soak harness must report an fsx run whose file another process corrupts'
 	@echo '  soak-mutation-6.1 the 6.1 debug kernel with patches/6.1-soak-mutation: the kernel log judge must catch it'
+	@echo '  mm-selftests-6.1, mm-selftests-7.2  the mm selftests of the tree on the debug kernel with and without the fixes:'
+	@echo '                  every test that passes without them passes with them (MM_TESTS, MM_TIMEOUT)'
 	@echo '  check           every step below and a verdict (STEPS='"'"'a b'"'"': only those, in table order)'
 	@echo '  check-6.1       only the 6.1 steps, with only the tools of deps-6.1'
 	@echo '  check-7.2       only the 7.x steps (Rust module, 7.x lost-write and controls)'
@@ -580,12 +583,12 @@ rust-module-7.2-debug: module-7.2-debug
 # The soaks (scripts/soak.sh): lost-write (every variant, ext4 and tmpfs,
 # amplified and plain), fsx and stress-ng --verify under writeback and
 # eviction pressure, on the debug kernels; the kernel log judged by
-# scripts/klog.py.  Long form: soak-6.1, soak-7.2 (SOAK_LONG_* below, 15 to
-# 20 minutes each); short form: soak-short-6.1, soak-short-7.2.
+# scripts/klog.py.  Long form: soak-6.1, soak-7.2 (SOAK_LONG below, 15 to
+# 25 minutes each on the debug kernels under TCG); short form: soak-short-6.1, soak-short-7.2.
 # soak-control-fsx: the harness's negative control (a corrupted fsx file
 # must fail its run).
-SOAK_LONG := SOAK_SECONDS=240 SOAK_LW_SECONDS=10 SOAK_FSX_OPS=20000
-SOAK_SHORT := SOAK_SECONDS=20 SOAK_LW_SECONDS=2 SOAK_FSX_OPS=2000
+SOAK_LONG := SOAK_SECONDS=20 SOAK_LW_SECONDS=5 SOAK_FSX_OPS=6000
+SOAK_SHORT := SOAK_SECONDS=4 SOAK_LW_SECONDS=2 SOAK_FSX_OPS=1000
 soak-6.1 soak-short-6.1: kernel-6.1-debug
 	@mkdir -p '$(RESULTS)/$@'
 	@$(if $(filter soak-6.1,$@),$(SOAK_LONG),$(SOAK_SHORT)) $(S)/soak.sh '$(BUILD_6_1_DEBUG)' '$(HARNESS_6_1)' \
@@ -614,6 +617,34 @@ soak-mutation-6.1: kernel-6.1-soak-mutation
 	@mkdir -p '$(RESULTS)/$@'
 	@SOAK_EXPECT=fail:klog $(SOAK_SHORT) $(S)/soak.sh "$$(ls '$(SOAK_MUTATION_6_1)'/boot/vmlinuz-*)" \
 		'$(HARNESS_6_1)' '$(BUILD_6_1_DEBUG)' '$(SELFTEST_BUILD)/$@' '$(RESULTS)/$@/summary.txt'
+
+# The mm selftests of each tree (scripts/mm-selftests.sh), on the debug
+# kernel and on the same debug kernel without the fixes (reverted, built
+# incrementally in the debug build directory, image kept apart): every
+# test that passes without the fixes must pass with them.
+DEBUG_NOFIX_6_1 := $(BUILD_ROOT)/linux-6.1-debug-nofix
+DEBUG_NOFIX_7 := $(BUILD_ROOT)/linux-$(LINUX7_SERIES)-debug-nofix
+kernel-6.1-debug-nofix: kernel-6.1-debug
+	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
+	@$(S)/variant-kernel.sh '$(TREE_6_1)' '$(BUILD_6_1_DEBUG)' '$(JOBS)' \
+		'revert:$(FIX_SUBJECT)|$(RECLAIM_FIX_SUBJECT)' '$(DEBUG_NOFIX_6_1)'
+	@echo "$$(ls '$(DEBUG_NOFIX_6_1)'/boot/vmlinuz-*) built without the fixes" >'$(RESULTS)/$@/summary.txt'
+
+kernel-7.2-debug-nofix: kernel-7.2-debug
+	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
+	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/variant-kernel.sh '$(TREE_7)' '$(BUILD_7_DEBUG)' '$(JOBS)' \
+		'revert:$(FIX_7_SUBJECT)|$(RECLAIM_FIX_7_SUBJECT)' '$(DEBUG_NOFIX_7)'
+	@echo "$$(ls '$(DEBUG_NOFIX_7)'/boot/vmlinuz-*) built without the fixes" >'$(RESULTS)/$@/summary.txt'
+
+mm-selftests-6.1: kernel-6.1-debug-nofix
+	@mkdir -p '$(RESULTS)/$@'
+	@$(S)/mm-selftests.sh '$(TREE_6_1)' '$(BUILD_6_1_DEBUG)' '$(BUILD_6_1_DEBUG)' \
+		"$$(ls '$(DEBUG_NOFIX_6_1)'/boot/vmlinuz-*)" '$(SELFTEST_BUILD)/$@' '$(RESULTS)/$@/summary.txt'
+
+mm-selftests-7.2: kernel-7.2-debug-nofix
+	@mkdir -p '$(RESULTS)/$@'
+	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/mm-selftests.sh '$(TREE_7)' '$(BUILD_7_DEBUG)' '$(BUILD_7_DEBUG)' \
+		"$$(ls '$(DEBUG_NOFIX_7)'/boot/vmlinuz-*)" '$(SELFTEST_BUILD)/$@' '$(RESULTS)/$@/summary.txt'
 
 soak-control-fsx: kernel-6.1
 	@mkdir -p '$(RESULTS)/$@'

@@ -14,8 +14,9 @@
 # <kernel>: a build directory or an image; <harness dir>: the tree's
 # tools/testing/selftests (kselftest runner and harness); <headers>: what
 # the amplifier module is built against.  Environment: SOAK_SECONDS (each
-# stress-ng run, default 20), SOAK_LW_SECONDS (each lost-write variant,
-# default 2), SOAK_FSX_OPS (each fsx run, default 3000), SOAK_FSX_SIZES
+# stress-ng stressor, one after the other, default 20), SOAK_LW_SECONDS
+# (each lost-write variant, default 2), SOAK_FSX_OPS (each fsx run,
+# default 3000), SOAK_FSX_SIZES
 # (default "262144 4194304"), SOAK_WORKLOADS (default "lost-write fsx
 # stress-ng"), SOAK_EXPECT:
 #   pass      (default) every workload passes and the kernel log has no
@@ -24,8 +25,14 @@
 #             file under the first fsx run; that run must fail and the
 #             step says how it was reported;
 #   fail:klog a mutant kernel: the kernel log must have a report (quoted).
-# Kept next to <result>: console.log, guest.log, workloads.tsv (workload,
-# verdict, what it did), klog.txt (the log judge's output).
+# Kept next to <result>: console.log, guest.log, soak.conf (what was
+# expected), workloads.tsv (workload, verdict, what it did), klog.txt (the
+# log judge's output); the guest's logs of each run in <workdir>/guest.
+#
+#   soak.sh judge <workdir> <result>
+#
+# judges again what a soak left in <workdir>/guest and next to <result>
+# (the guest only runs the workloads; every verdict is made here).
 
 set -euo pipefail
 PROG=soak
@@ -33,7 +40,130 @@ here=$(dirname "$(realpath "$0")")
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-[[ $# -eq 5 ]] || die "usage: $0 <kernel> <harness dir> <headers> <workdir> <result>"
+
+# The stress-ng stressors scripts/guest/soak.sh runs on each file system.
+NSTRESSORS=12
+
+# judge_lost_write <log> <what>: one lost-write run: kselftest's runner
+# passed it, and the program has a "no loss" line for every test of its
+# plan.
+judge_lost_write() {
+	local log=$1 out=$1.out rc plan nvar nlost nerr
+	rc=$(ksft_result "$log" run_lost_write.sh "$out")
+	plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$out" | head -n1)
+	nvar=$(grep -c '^lost-write: [a-z_]*: ' "$out" || true)
+	nlost=$(grep -c '^lost-write: [a-z_]*: LOST' "$out" || true)
+	nerr=$(grep -c '^lost-write: [a-z_]*: ERROR' "$out" || true)
+	if ((rc == 0 && nvar > 0 && nlost == 0 && nerr == 0)) && [[ $nvar == "$plan" ]]; then
+		printf 'PASS\t0 lost writes in %s variants (%s)\n' "$nvar" "$2"
+	else
+		printf 'FAIL\tkselftest result: %s; %s lost, %s errors, %s of %s variants reported (%s)\n' \
+			"$(ksft_status_text "$rc")" "$nlost" "$nerr" "$nvar" "${plan:-?}" "$2"
+	fi
+}
+
+# judge_fsx <status> <secs> <what>: fsx exits 0 when every read matched.
+judge_fsx() {
+	if (($1 == 0)); then
+		printf 'PASS\t%s s (%s)\n' "$2" "$3"
+	else
+		printf 'FAIL\texit status %s after %s s (%s)\n' "$1" "$2" "$3"
+	fi
+}
+
+# judge_stress <log> <status> <stressor> <secs> <what>: stress-ng exited
+# 0, the stressor did operations, no verify failure, nothing skipped.
+judge_stress() {
+	local ops fails skipped
+	ops=$(awk -v s="$3" '/ metrc: / && $4 == s && $5 ~ /^[0-9]+$/ { print $5; exit }' "$1")
+	fails=$(grep -cE ' fail: |FAILED' "$1" || true)
+	skipped=$(grep -ciE 'skipp' "$1" || true)
+	if (($2 == 0 && ${ops:-0} > 0 && fails == 0 && skipped == 0)); then
+		printf 'PASS\t%s bogo ops in %s s (%s)\n' "$ops" "$4" "$5"
+	else
+		printf 'FAIL\texit status %s, %s bogo ops, %s failure and %s skip lines, %s s (%s)\n' \
+			"$2" "${ops:-no metrics line:}" "$fails" "$skipped" "$4" "$5"
+	fi
+}
+
+# judge <guest dir> <artifact dir> <result>: every run the guest recorded
+# in <guest dir>/runs.tsv, the guest's log and the kernel's console, as
+# <artifact dir>/soak.conf says they should be.
+judge() {
+	local gdir=$1 art=$2 result=$3 expect expected guest=$2/guest.log
+	local workload status secs name what v nlines nfail klog_rc rounds summary first
+	[[ -f $art/soak.conf && -f $guest ]] || die "no soak in $art (soak.conf, guest.log)"
+	expect=$(sed -n 's/^expect=//p' "$art/soak.conf")
+	expected=$(sed -n 's/^runs=//p' "$art/soak.conf")
+	[[ -n $expect && $expected =~ ^[0-9]+$ ]] || die "$art/soak.conf is not one of this script's"
+	grep -q '^soak: done' "$guest" ||
+		die "the guest did not finish the soak (log: $guest, console: $art/console.log)"
+	[[ -f $gdir/runs.tsv ]] || die "no $gdir/runs.tsv: the guest recorded no run"
+	grep '^soak: set-up: ' "$guest" >&2 || true
+
+	printf 'workload\tverdict\twhat\n' >"$art/workloads.tsv"
+	while IFS=$'\t' read -r workload status secs name what; do
+		[[ $workload == workload ]] && continue
+		case $workload in
+		lost-write\ *) v=$(judge_lost_write "$gdir/$name" "$secs s, $what") ;;
+		fsx\ *) v=$(judge_fsx "$status" "$secs" "$what") ;;
+		stress-ng\ *) v=$(judge_stress "$gdir/$name" "$status" "${workload##* }" "$secs" "$what") ;;
+		*) die "$gdir/runs.tsv: unknown workload '$workload'" ;;
+		esac
+		printf '%s\t%s\n' "$workload" "$v" >>"$art/workloads.tsv"
+		echo "soak: $workload: ${v/$'\t'/ }"
+		if [[ $v == FAIL* ]]; then
+			tail -n 15 "$gdir/$name" | sed 's/^/    /'
+			echo "    (log: $gdir/$name)"
+		fi
+	done <"$gdir/runs.tsv"
+	nlines=$(($(wc -l <"$art/workloads.tsv") - 1))
+	nfail=$(grep -c $'\tFAIL\t' "$art/workloads.tsv" || true)
+
+	klog_rc=0
+	python3 "$here/klog.py" judge "$art/console.log" >"$art/klog.txt" || klog_rc=$?
+	((klog_rc != 2)) || die "cannot judge the kernel log (see $art/klog.txt)"
+	cat "$art/klog.txt" >&2
+	rounds=$(sed -n 's/^soak: done (\([0-9]*\) pressure rounds)/\1/p' "$guest")
+	what="$nlines workload runs, $((nlines - nfail)) passed, $rounds writeback/eviction rounds"
+
+	case $expect in
+	pass)
+		((nlines == expected)) ||
+			die "$nlines workload runs recorded, $expected expected: the guest skipped some (log: $guest)"
+		((nfail == 0)) || {
+			echo "soak: FAIL: $nfail of $nlines workload runs failed ($what)" | tee "$result"
+			return 1
+		}
+		((klog_rc == 0)) || {
+			echo "soak: FAIL: the kernel log has $(grep -c '^klog: .*:[0-9]*: ' "$art/klog.txt") report(s) (quoted above; $what)" | tee "$result"
+			return 1
+		}
+		summary="soak: $what; kernel log clean"
+		;;
+	fail:fsx)
+		first=$(awk -F'\t' '$1 ~ /^fsx / { print; exit }' "$art/workloads.tsv")
+		[[ $first == *$'\tFAIL\t'* ]] ||
+			die "the corrupted fsx run was not reported as failed: '${first:-no fsx line}' (the harness would miss a corruption)"
+		summary="soak control: the fsx run whose file was corrupted failed as required: $(cut -f1,3 <<<"$first" | tr '\t' ' ')"
+		;;
+	fail:klog)
+		((klog_rc == 1)) || die "the kernel log has no report: the mutant was not caught ($what)"
+		summary="soak control: the kernel log judge caught the mutant: $(grep -m1 '^klog: .*:[0-9]*: ' "$art/klog.txt" | sed 's/^klog: [^:]*:[0-9]*: //') ($what)"
+		;;
+	*) die "$art/soak.conf: unknown expect=$expect" ;;
+	esac
+	echo "$summary" | tee "$result"
+}
+
+if [[ ${1:-} == judge ]]; then
+	[[ $# -eq 3 ]] || die "usage: $0 judge <workdir> <result>"
+	need python3 python3
+	judge "$(realpath "$2")/guest" "$(dirname "$(realpath "$3")")" "$3"
+	exit
+fi
+
+[[ $# -eq 5 ]] || die "usage: $0 <kernel> <harness dir> <headers> <workdir> <result> | judge <workdir> <result>"
 kernel=$1 harness=$2 headers=$3 work=$4 result=$5
 SOAK_SECONDS=${SOAK_SECONDS:-20}
 SOAK_LW_SECONDS=${SOAK_LW_SECONDS:-2}
@@ -73,7 +203,7 @@ work=$(realpath "$work")
 art=$(dirname "$result")
 mkdir -p "$art"
 art=$(realpath "$art")
-rm -f "$result" "$art/workloads.tsv" "$art/klog.txt"
+rm -f "$result" "$art/workloads.tsv" "$art/klog.txt" "$art/soak.conf" "$art/guest.log"
 
 # The lost-write selftest as a kselftest install; the amplifier.
 # (A debug kernel under TCG takes minutes for brd, mkfs and the module.)
@@ -112,56 +242,19 @@ nsizes=$(wc -w <<<"$SOAK_FSX_SIZES")
 expected=0
 [[ " $SOAK_WORKLOADS " != *" lost-write "* ]] || expected=$((expected + 4))
 [[ " $SOAK_WORKLOADS " != *" fsx "* ]] || expected=$((expected + 4 * nsizes))
-[[ " $SOAK_WORKLOADS " != *" stress-ng "* ]] || expected=$((expected + 2))
-# A bound, not an estimate: TCG with KASAN is slow.
-timeout=$((4 * (SOAK_LW_SECONDS * 6 + 600) + 4 * nsizes * (SOAK_FSX_OPS / 20 + 30) + 2 * (SOAK_SECONDS + 60) + 300))
+[[ " $SOAK_WORKLOADS " != *" stress-ng "* ]] || expected=$((expected + 2 * NSTRESSORS))
+printf 'expect=%s\nruns=%s\nworkloads=%s\nseconds=%s\nlw_seconds=%s\nfsx_ops=%s\nfsx_sizes=%s\nkernel=%s\n' \
+	"$SOAK_EXPECT" "$expected" "$SOAK_WORKLOADS" "$SOAK_SECONDS" "$SOAK_LW_SECONDS" "$SOAK_FSX_OPS" \
+	"$SOAK_FSX_SIZES" "$kernel" >"$art/soak.conf"
+# A bound, not an estimate: TCG with KASAN is slow (a stressor's last
+# operation can outlast its time by a minute).
+timeout=$((4 * (SOAK_LW_SECONDS * 6 + 600) + 4 * nsizes * (SOAK_FSX_OPS / 20 + 30) + 2 * NSTRESSORS * (SOAK_SECONDS + 90) + 300))
 
-log "booting $(basename "$kernel"): ${SOAK_WORKLOADS// /, } (lost-write ${SOAK_LW_SECONDS}s per variant, fsx $SOAK_FSX_OPS ops x $nsizes sizes, stress-ng ${SOAK_SECONDS}s), writeback and eviction every 200 ms${inject/none/}"
-guest=$art/guest.log
+log "booting $(basename "$kernel"): ${SOAK_WORKLOADS// /, } (lost-write ${SOAK_LW_SECONDS}s per variant, fsx $SOAK_FSX_OPS ops x $nsizes sizes, $NSTRESSORS stress-ng stressors ${SOAK_SECONDS}s each), writeback and eviction every 200 ms${inject/none/}"
 rc=0
 VNG_CONSOLE=$art/console.log VNG_OPTS="${VNG_OPTS:-} --user root" VNG_RWDIRS="${VNG_RWDIRS:-} $work" \
 	VNG_TIMEOUT=$timeout "$here/vng-run.sh" "$kernel" \
 	"PATH=\$PATH:$(dirname "$fsx") SOAK_SECONDS=$SOAK_SECONDS SOAK_LW_SECONDS=$SOAK_LW_SECONDS SOAK_FSX_OPS=$SOAK_FSX_OPS SOAK_FSX_SIZES='$SOAK_FSX_SIZES' SOAK_WORKLOADS='$SOAK_WORKLOADS' SOAK_INJECT=$inject bash $here/guest/soak.sh $work/kselftest $work/amplifier/tlb_flush_delay.ko $work/fsx $work/guest" \
-	>"$guest" 2>&1 || rc=$?
-grep '^soak: ' "$guest" || true
-grep '^    ' "$guest" || true
-
-# The workloads' lines, as data.
-printf 'workload\tverdict\twhat\n' >"$art/workloads.tsv"
-sed -nE 's/^soak: ([a-z-]+( [a-z0-9]+)*): (PASS|FAIL) (.*)/\1\t\3\t\4/p' "$guest" >>"$art/workloads.tsv"
-nlines=$(($(wc -l <"$art/workloads.tsv") - 1))
-nfail=$(grep -c $'\tFAIL\t' "$art/workloads.tsv" || true)
-grep -q '^soak: done' "$guest" ||
-	die "the guest did not finish the soak (vng exit status $rc; log: $guest, console: $art/console.log)"
-klog_rc=0
-python3 "$here/klog.py" judge "$art/console.log" >"$art/klog.txt" || klog_rc=$?
-((klog_rc != 2)) || die "cannot judge the kernel log (see $art/klog.txt)"
-cat "$art/klog.txt" >&2
-rounds=$(sed -n 's/^soak: done (\([0-9]*\) pressure rounds)/\1/p' "$guest")
-what="$nlines workload runs, $(grep -c $'\tPASS\t' "$art/workloads.tsv" || true) passed, $rounds writeback/eviction rounds"
-
-case $SOAK_EXPECT in
-pass)
-	((nlines == expected)) || die "$nlines workload lines, $expected expected: a workload did not report (log: $guest)"
-	((nfail == 0)) || {
-		echo "soak: FAIL: $nfail of $nlines workload runs failed ($what)" | tee "$result"
-		exit 1
-	}
-	((klog_rc == 0)) || {
-		echo "soak: FAIL: the kernel log has $(grep -c '^klog: .*:[0-9]*: ' "$art/klog.txt") report(s) (quoted above; $what)" | tee "$result"
-		exit 1
-	}
-	summary="soak: $what; kernel log clean"
-	;;
-fail:fsx)
-	first=$(awk -F'\t' '$1 ~ /^fsx / { print; exit }' "$art/workloads.tsv")
-	[[ $first == *$'\tFAIL\t'* ]] ||
-		die "the corrupted fsx run was not reported as failed: '${first:-no fsx line}' (the harness would miss a corruption)"
-	summary="soak control: the fsx run whose file was corrupted failed as required: $(cut -f1,3 <<<"$first" | tr '\t' ' ')"
-	;;
-fail:klog)
-	((klog_rc == 1)) || die "the kernel log has no report: the mutant was not caught ($what)"
-	summary="soak control: the kernel log judge caught the mutant: $(grep -m1 '^klog: .*:[0-9]*: ' "$art/klog.txt" | sed 's/^klog: [^:]*:[0-9]*: //') ($what)"
-	;;
-esac
-echo "$summary" | tee "$result"
+	>"$art/guest.log" 2>&1 || rc=$?
+((rc == 0)) || log "vng exit status $rc"
+judge "$work/guest" "$art" "$result"

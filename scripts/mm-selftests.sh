@@ -1,0 +1,178 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The kernel's own mm selftests (6.1: tools/testing/selftests/vm, 7.x:
+# .../mm), built from the tree under test and installed as its kselftest
+# install does, run with its runner on two kernels of one configuration:
+# with the fixes and without them.  Every test that passes on the kernel
+# without the fixes must pass with them (a pass-set comparison: a test
+# that fails or skips on both says nothing about the fixes, and is
+# listed, not judged).
+#
+#   mm-selftests.sh <tree> <headers build dir> <kernel with> <kernel without> <workdir> <result>
+#   mm-selftests.sh judge <log with> <log without> <result>
+#
+# <tree>: the kernel tree (its tools/testing/selftests); <headers build
+# dir>: a build directory of it (headers_install goes to <workdir>);
+# <kernel ...>: a build directory or an image (scripts/vng-run.sh).
+# Environment: MM_TESTS (runner arguments, default the whole collection:
+# "-c vm" on 6.1, "-c mm" on 7.x), MM_TIMEOUT (each runner test's timeout
+# in seconds, default 3600: the 6.1 collection is one script).
+#
+# A test is a run_test of run_vmtests.sh: its "running <command>" title
+# (framed by dashes) and the [PASS], [FAIL] or [SKIP] that follows; both
+# versions print them.  Kept next to <result>: <kernel>.log (the guest's
+# output), <kernel>.console.log, <kernel>.tsv (test, result), compare.tsv
+# (test, without, with), klog.txt.
+
+set -euo pipefail
+PROG=mm-selftests
+here=$(dirname "$(realpath "$0")")
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+# results <runner log> <tsv>: the tests of run_vmtests.sh in the log
+# (any depth of the runners' "# "), one line each: command, PASS|FAIL|SKIP,
+# or NONE when the run ended before its result (a timeout, a crash).
+results() {
+	awk '
+		{ sub(/^(# )+/, ""); sub(/^#$/, "") }
+		/^running / && prev ~ /^-+$/ && length(prev) == length($0) {
+			if (cur != "") out()
+			cur = substr($0, 9); res = "NONE"
+		}
+		cur != "" && /^\[(PASS|FAIL|SKIP)\]$/ { res = substr($0, 2, 4) }
+		{ prev = $0 }
+		function out(   k) {
+			k = cur; n[k]++
+			if (n[k] > 1) k = k " #" n[k]
+			printf "%s\t%s\n", k, res
+		}
+		END { if (cur != "") out() }' "$1" >"$2"
+}
+
+# judge <log with> <log without> <result>: the pass-set comparison.
+judge() {
+	local with=$1 without=$2 result=$3 art nwith nwithout npass regress
+	art=$(dirname "$result")
+	results "$with" "$art/with.tsv"
+	results "$without" "$art/without.tsv"
+	nwith=$(wc -l <"$art/with.tsv")
+	nwithout=$(wc -l <"$art/without.tsv")
+	((nwithout > 0)) || die "no test result in $without: nothing to compare against"
+	((nwith > 0)) || die "no test result in $with"
+	# test, result without the fixes, result with them (MISSING: not run).
+	awk -F'\t' '
+		NR == FNR { w[$1] = $2; next }
+		{ o[$1] = $2; order[++n] = $1 }
+		END {
+			for (i = 1; i <= n; i++) {
+				k = order[i]; printf "%s\t%s\t%s\n", k, o[k], (k in w) ? w[k] : "MISSING"
+			}
+			for (k in w) if (!(k in o)) printf "%s\tMISSING\t%s\n", k, w[k]
+		}' "$art/with.tsv" "$art/without.tsv" >"$art/compare.tsv"
+	npass=$(awk -F'\t' '$2 == "PASS" && $3 == "PASS"' "$art/compare.tsv" | wc -l)
+	regress=$(awk -F'\t' '$2 == "PASS" && $3 != "PASS" { printf "%s (%s), ", $1, $3 }' "$art/compare.tsv")
+	echo "tests whose result differs, or that did not pass on both (without -> with):"
+	awk -F'\t' '!($2 == "PASS" && $3 == "PASS") { printf "    %-60s %s -> %s\n", $1, $2, $3 }' "$art/compare.tsv"
+	if [[ -n $regress ]]; then
+		echo "mm-selftests: FAIL: passed without the fixes, not with them: ${regress%, }" | tee "$result"
+		return 1
+	fi
+	echo "mm-selftests: every test that passed without the fixes passed with them: $npass of $nwithout tests pass on both ($(awk -F'\t' '$2 != "PASS"' "$art/compare.tsv" | wc -l) did not pass without the fixes; $nwith results with them)" |
+		tee "$result"
+}
+
+if [[ ${1:-} == judge ]]; then
+	[[ $# -eq 4 ]] || die "usage: $0 judge <log with> <log without> <result>"
+	[[ -f $2 && -f $3 ]] || die "no such log: $2 or $3"
+	judge "$2" "$3" "$4"
+	exit
+fi
+
+[[ $# -eq 6 ]] || die "usage: $0 <tree> <headers build dir> <kernel with> <kernel without> <workdir> <result> | judge <log with> <log without> <result>"
+tree=$1 hdrbuild=$2 with=$3 without=$4 work=$5 result=$6
+MM_TIMEOUT=${MM_TIMEOUT:-3600}
+[[ $MM_TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "MM_TIMEOUT must be a positive number of seconds (got '$MM_TIMEOUT')"
+sel=$tree/tools/testing/selftests
+if [[ -f $sel/mm/run_vmtests.sh ]]; then
+	col=mm
+elif [[ -f $sel/vm/run_vmtests.sh ]]; then
+	col=vm
+else
+	die "$tree has no tools/testing/selftests/{mm,vm}/run_vmtests.sh"
+fi
+MM_TESTS=${MM_TESTS:--c $col}
+[[ $MM_TESTS =~ ^(-[ct]\ $col(:[a-z0-9_.-]+)?)(\ -[ct]\ $col(:[a-z0-9_.-]+)?)*$ ]] ||
+	die "MM_TESTS must be runner arguments of the $col collection, like '-c $col' or '-t $col:ksft_mmap.sh' (got '$MM_TESTS')"
+for k in "$with" "$without"; do
+	[[ -e $k ]] || die "kernel $k not found"
+done
+[[ -f $hdrbuild/.config ]] || die "no configured kernel build in $hdrbuild"
+need gcc gcc
+need make make
+
+mkdir -p "$work"
+work=$(realpath "$work")
+art=$(dirname "$result")
+mkdir -p "$art"
+art=$(realpath "$art")
+rm -f "$result" "$art"/*.tsv "$art"/*.log "$art/klog.txt"
+
+# The tree's UAPI headers, then its kselftest install of the collection
+# (run_kselftest.sh, kselftest-list.txt, the programs and scripts).
+log "building the $col selftests of $tree"
+make -s -C "$tree" O="$hdrbuild" ARCH=x86_64 "${KMAKE_EXTRA[@]}" INSTALL_HDR_PATH="$work/usr" headers_install \
+	>"$work/headers.log" 2>&1 || { cat "$work/headers.log" >&2; die "headers_install failed"; }
+rm -rf "$work/kselftest" "$work/build"
+make -C "$sel" TARGETS=$col O="$work/build" KHDR_INCLUDES="-isystem $work/usr/include" \
+	INSTALL_PATH="$work/kselftest" install >"$work/build.log" 2>&1 ||
+	{ tail -n 30 "$work/build.log" >&2; die "the $col selftests do not build (log: $work/build.log)"; }
+[[ -x $work/kselftest/run_kselftest.sh && -f $work/kselftest/$col/run_vmtests.sh ]] ||
+	die "the install has no run_kselftest.sh or $col/run_vmtests.sh (log: $work/build.log)"
+nprog=$(find "$work/kselftest/$col" -maxdepth 1 -type f -executable | wc -l)
+log "$nprog programs and scripts installed in $work/kselftest/$col"
+sed -i "s/^timeout=.*/timeout=$MM_TIMEOUT/" "$work/kselftest/$col/settings"
+# The runner's tests selected (a bound for the boot's timeout).
+if [[ $MM_TESTS == "-c $col" ]]; then
+	nsel=$(grep -c "^$col:" "$work/kselftest/kselftest-list.txt")
+else
+	nsel=$(wc -w <<<"$MM_TESTS")
+	nsel=$((nsel / 2))
+fi
+
+# One boot per kernel, the same install: the tests write in their
+# directory (6.1's run_vmtests.sh mounts hugetlbfs at ./huge), so each
+# boot gets a fresh copy.
+run_on() {
+	local name=$1 kernel=$2 rc=0
+	rm -rf "$work/run-$name"
+	cp -a "$work/kselftest" "$work/run-$name"
+	log "$name: booting $(basename "$kernel"): run_kselftest.sh $MM_TESTS"
+	VNG_CONSOLE=$art/$name.console.log VNG_OPTS="${VNG_OPTS:-} --user root" \
+		VNG_RWDIRS="${VNG_RWDIRS:-} $work/run-$name" VNG_TIMEOUT=$((MM_TIMEOUT * nsel + 600)) \
+		"$here/vng-run.sh" "$kernel" "cd $work/run-$name && ./run_kselftest.sh $MM_TESTS 2>&1 | cat" \
+		>"$art/$name.log" 2>&1 || rc=$?
+	grep -q 'vng-run: guest command starting' "$art/$name.log" ||
+		die "$name: the guest did not start the tests (vng exit status $rc; log: $art/$name.log)"
+	results "$art/$name.log" "$art/$name.tsv"
+	log "$name: $(wc -l <"$art/$name.tsv") tests: $(cut -f2 "$art/$name.tsv" | sort | uniq -c | awk '{ printf "%s%s %s", s, $1, $2; s = ", " }')"
+}
+run_on without "$without"
+run_on with "$with"
+
+rc=0
+judge "$art/with.log" "$art/without.log" "$result" || rc=$?
+# The kernel logs: a report with the fixes fails (the one without them is
+# quoted beside it, to tell a test that provokes one from a regression).
+klog_rc=0
+python3 "$here/klog.py" judge "$art/with.console.log" >"$art/klog.txt" || klog_rc=$?
+python3 "$here/klog.py" judge "$art/without.console.log" >"$art/klog-without.txt" || true
+cat "$art/klog.txt" >&2
+if ((klog_rc != 0)); then
+	echo "without the fixes:" >&2
+	cat "$art/klog-without.txt" >&2
+	echo "mm-selftests: FAIL: the kernel log of the run with the fixes has a report (quoted above)" | tee -a "$result"
+	exit 1
+fi
+exit "$rc"
