@@ -20,8 +20,9 @@
 #             before its deferred TLB flush; every other case and every
 #             selftest passes.
 #
-# Both fail if the module does not load or unload, or if the kernel logged a
-# warning, a BUG or an oops.  The guest's kernel log is kept as
+# All fail if the module does not load or unload, or if the kernel's console
+# has a report (scripts/klog.py judge: a warning, BUG, KASAN or lockdep
+# report, an oops...).  The guest's kernel log is kept as
 # <workdir>/dmesg-<mode>.log and judged by kunit-verdict.py.
 
 set -euo pipefail
@@ -78,10 +79,19 @@ line=$(grep -E '^rust-module: tests exit' "$glog" | tail -n1 || true)
 [[ $tests =~ ^pass\ [1-9][0-9]*\ fail\ 0\ skip\ 0\ other\ 0$ ]] ||
 	die "rust_device selftests: ${tests:-no TAP} (log: $glog)"
 
+# The kernel's console (the whole boot): no warning, BUG, lockdep or
+# KASAN report, oops...
+klog_rc=0
+python3 "$here/klog.py" judge "$art/console.log" >"$art/klog.txt" || klog_rc=$?
+((klog_rc == 0)) || {
+	cat "$art/klog.txt" >&2
+	die "the kernel log has a report (quoted above; console: $art/console.log)"
+}
+
 rc=0
 verdict=$(python3 "$here/kunit-verdict.py" --tree "$src" --suite delayed_rmap --mode "$mode" "$klog") || rc=$?
 printf '%s\n' "$verdict" >&2
 ((rc == 0)) || die "delayed_rmap KUnit suite on the $mode kernel: not as expected (kernel log: $klog)"
-summary="rust module $mode: loaded; $(tail -n1 <<<"$verdict"); rust_device selftests: $tests; unloaded, no kernel warnings"
+summary="rust module $mode: loaded; $(tail -n1 <<<"$verdict"); rust_device selftests: $tests; unloaded; kernel log clean"
 echo "$summary"
 [[ -z $result ]] || echo "$summary" >"$result"
