@@ -55,6 +55,7 @@ results() {
 judge() {
 	local with=$1 without=$2 result=$3 art nwith nwithout npass regress
 	art=$(dirname "$result")
+	mkdir -p "$art"
 	results "$with" "$art/with.tsv"
 	results "$without" "$art/without.tsv"
 	nwith=$(wc -l <"$art/with.tsv")
