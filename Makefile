@@ -326,24 +326,27 @@ lost-write-patched: source-6.1
 # (the zap path, patch 4; reclaim, patch 5).
 FIX_SUBJECT ?= mm: delay the rmap removal of dirty file pages until the TLB flush
 RECLAIM_FIX_SUBJECT ?= mm/vmscan: keep a dirty folio locked until its deferred TLB flush
-NOFIX_TREE := $(TREE_6_1)-nofix
-BUILD_6_1_NOFIX := $(BUILD_ROOT)/linux-6.1-nofix-x86_64
+NOFIX_6_1 := $(BUILD_ROOT)/linux-6.1-nofix
+NOFIX_6_1_IMAGE = $$(ls '$(NOFIX_6_1)'/boot/vmlinuz-*)
 
-kernel-6.1-nofix: apply-6.1
+# The fixes reverted on top of the series and built incrementally in the
+# test kernel's build directory (scripts/variant-kernel.sh; the image, its
+# modules, configuration and variant.info kept in NOFIX_6_1), as 7.x's.
+kernel-6.1-nofix: kernel-6.1
 ifneq ($(strip $(LINUX_6_1)),)
 	@echo "error: kernel-6.1-nofix needs the fetched tree with the series applied (not LINUX_6_1)" >&2; exit 1
 endif
 	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
-	@$(S)/kernel-tree.sh nofix '$(TREE_6_1)' '$(NOFIX_TREE)' '$(FIX_SUBJECT)' '$(RECLAIM_FIX_SUBJECT)'
-	@$(S)/build-kernel.sh '$(NOFIX_TREE)' '$(BUILD_6_1_NOFIX)' '$(JOBS)' $(KERNEL_FRAGMENTS)
-	@echo "$$(sed -n 's/^release=//p' '$(BUILD_6_1_NOFIX)/.delayed-rmap-built') built without the fixes ($(BUILD_6_1_NOFIX))" \
+	@$(S)/variant-kernel.sh '$(TREE_6_1)' '$(BUILD_6_1)' '$(JOBS)' \
+		'revert:$(FIX_SUBJECT)|$(RECLAIM_FIX_SUBJECT)' '$(NOFIX_6_1)'
+	@echo "$(NOFIX_6_1_IMAGE) built without '$(FIX_SUBJECT)' and '$(RECLAIM_FIX_SUBJECT)'" \
 		>'$(RESULTS)/$@/summary.txt'
 
 # Needs make kernel-6.1-nofix.  The negative control of the KUnit suite.
 kunit-6.1-nofix:
 	@mkdir -p '$(RESULTS)/$@'
 	@KUNIT_FROM='$(RESULTS)/lost-write-nofix/nofix-amplified-1.console.log' \
-		$(S)/kunit.sh nofix '$(NOFIX_TREE)' '$(BUILD_6_1_NOFIX)' '$(RESULTS)/$@/summary.txt'
+		$(S)/kunit.sh nofix '$(TREE_6_1)' "$(NOFIX_6_1_IMAGE)" '$(RESULTS)/$@/summary.txt'
 
 # Needs make kernel-6.1-nofix.  It must lose through both doors: the zap
 # (remap_fixed, munmap_mmap) and reclaim (madv_pageout_table, which took
@@ -353,7 +356,7 @@ lost-write-nofix: source-6.1
 	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
 	@LW_MUST_LOSE='remap_fixed munmap_mmap madv_pageout_table' LW_MAX_RUNS='$(LW_NOFIX_RUNS)' \
 		LW_ARGS='-o remap_fixed,munmap_mmap,madv_pageout_table' LW_SECONDS='$(LW_TABLE_SECONDS)' \
-		$(S)/lost-write.sh nofix '$(BUILD_6_1_NOFIX)' '$(BUILD_6_1_NOFIX)' '$(HARNESS_6_1)' \
+		$(S)/lost-write.sh nofix "$(NOFIX_6_1_IMAGE)" '$(BUILD_6_1)' '$(HARNESS_6_1)' \
 		'$(SELFTEST_BUILD)/nofix' '$(RESULTS)/$@/summary.txt'
 
 lost-write: lost-write-stock lost-write-nofix lost-write-patched
@@ -372,7 +375,7 @@ measure-lost-write: stock-6.1 kernel-6.1 kernel-6.1-nofix
 				kimg=$$($(S)/stock-kernel.sh '$(DEB_DIR)/stock' '$(STOCK_ROOT)' $(STOCK_ABI)); \
 				rel=$$(basename "$$kimg"); rel=$${rel#vmlinuz-}; \
 				set -- "$$kimg" "/usr/src/linux-headers-$$rel" ;; \
-			nofix) set -- '$(BUILD_6_1_NOFIX)' '$(BUILD_6_1_NOFIX)' ;; \
+			nofix) set -- "$(NOFIX_6_1_IMAGE)" '$(BUILD_6_1)' ;; \
 			patched) set -- '$(BUILD_6_1)' '$(BUILD_6_1)' ;; \
 			*) echo "measure-lost-write: unknown kernel '$$k' in MEASURE_KERNELS (stock nofix patched)" >&2; exit 1 ;; \
 			esac; \
@@ -657,7 +660,7 @@ soak-control-fsx: kernel-6.1
 flush-count: kernel-6.1 kernel-6.1-nofix kernel-7.2-nofix
 	@mkdir -p '$(RESULTS)/$@'
 	@$(S)/flush-count.sh '$(RESULTS)/$@/6.1.txt' 'patched-6.1=$(BUILD_6_1)=$(BUILD_6_1)' \
-		'nofix-6.1=$(BUILD_6_1_NOFIX)=$(BUILD_6_1_NOFIX)'
+		"nofix-6.1=$(NOFIX_6_1_IMAGE)=$(BUILD_6_1)"
 	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/flush-count.sh '$(RESULTS)/$@/7.2.txt' \
 		'fixed-7.2=$(BUILD_7)=$(BUILD_7)' "nofix-7.2=$$(ls '$(NOFIX_7)'/boot/vmlinuz-*)=$(BUILD_7)"
 

@@ -209,40 +209,7 @@ apply() {
 	echo "kernel-tree: series applied ($n patches)"
 }
 
-# nofix <srcdir> <worktree> <subject>...: the applied series with some
-# patches (the fixes, named by their subjects) reverted, latest first, in a
-# separate worktree: the mutation control, same tree and config as the
-# patched kernel minus the fixes.  Kept as is while <srcdir>'s HEAD and the
-# subjects do not change (builds stay incremental).
-nofix() {
-	local srcdir=$1 wt=$2 head stamp want fix fixes i
-	shift 2
-
-	[[ -d $srcdir/.git ]] || die "$srcdir is not a git tree (run the fetch step first)"
-	head=$(git -C "$srcdir" rev-parse HEAD)
-	stamp=$wt/.delayed-rmap-nofix
-	want=$(printf '%s\n' "$head" "$@")
-	if [[ -f $stamp && $(cat "$stamp") == "$want" ]] &&
-		[[ -z $(git -C "$wt" status --porcelain --untracked-files=no) ]]; then
-		echo "kernel-tree: $wt: series minus $(printf "'%s' " "$@")already prepared"
-		return 0
-	fi
-	fixes=$(commits_by_subjects "$srcdir" pristine..HEAD "$@")
-	ensure_worktree "$srcdir" "$wt" "$head"
-	rm -f "$stamp"
-	git -C "$wt" revert --abort >/dev/null 2>&1 || true
-	git -C "$wt" checkout -q --detach -f "$head"
-	for fix in $fixes; do
-		git_tree "$wt" revert --no-edit "$fix" >/dev/null ||
-			die "'$(git -C "$srcdir" log -1 --format=%s "$fix")' does not revert cleanly on top of the series"
-	done
-	echo "$want" >"$stamp"
-	for i in "$@"; do
-		echo "kernel-tree: $wt: series minus '$i'"
-	done
-}
-
-[[ $# -ge 1 ]] || die "usage: $0 fetch <pkg> <srcdir> <debdir> | fetch-sid <pkg> <version> <srcdir> <debdir> | apply <srcdir> <series-dir>... | nofix <srcdir> <worktree> <subject>..."
+[[ $# -ge 1 ]] || die "usage: $0 fetch <pkg> <srcdir> <debdir> | fetch-sid <pkg> <version> <srcdir> <debdir> | apply <srcdir> <series-dir>..."
 cmd=$1
 shift
 lock_cache
@@ -258,10 +225,6 @@ fetch-sid)
 apply)
 	[[ $# -ge 2 ]] || die "usage: $0 apply <srcdir> <series-dir>..."
 	apply "$@"
-	;;
-nofix)
-	[[ $# -ge 3 ]] || die "usage: $0 nofix <srcdir> <worktree> <subject>..."
-	nofix "$@"
 	;;
 *)
 	die "unknown command '$cmd'"

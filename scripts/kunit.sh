@@ -5,6 +5,12 @@
 # results.
 #
 #   kunit.sh <patched|nofix> <srcdir> <builddir> [<result-file>]
+#   kunit.sh <patched|nofix> <srcdir> <variant image> [<result-file>]
+#
+# A variant image is one scripts/variant-kernel.sh built (the kernel
+# without the fixes: <outdir>/boot/vmlinuz-<release>); its configuration
+# and what it is (release, UTS_VERSION, the commit it was built on) are in
+# <outdir>/config and <outdir>/variant.info.
 #
 # The suite (CONFIG_MMU_GATHER_KUNIT_TEST=y) runs at boot; the guest prints
 # its kernel log, which is kept next to the result file (or in the build
@@ -20,7 +26,7 @@
 # suite's output (make check: the boot of boot-smoke, whose console is
 # kept): judge that log instead of booting once more, when its "Linux
 # version" line has the release and the build stamp (UTS_VERSION, "#N SMP
-# <date>") of <builddir> and the build is of the tree as it is now; any
+# <date>") of the kernel and it was built from the tree as it is now; any
 # other log is not used (and said so), and the kernel is booted.
 
 set -euo pipefail
@@ -29,7 +35,7 @@ here=$(dirname "$(realpath "$0")")
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-[[ $# -ge 3 && $# -le 4 ]] || die "usage: $0 <patched|nofix> <srcdir> <builddir> [<result-file>]"
+[[ $# -ge 3 && $# -le 4 ]] || die "usage: $0 <patched|nofix> <srcdir> <builddir>|<variant image> [<result-file>]"
 mode=$1 src=$2 out=$3 result=${4:-}
 case $mode in
 patched | nofix) ;;
@@ -39,12 +45,22 @@ esac
 need python3 python3
 [[ -f $src/mm/mmu_gather_kunit.c ]] ||
 	die "$src has no mm/mmu_gather_kunit.c: is the series (with its KUnit patch) applied?"
-[[ -f $out/.config ]] || die "no kernel configuration in $out (build the kernel first)"
-grep -qx 'CONFIG_MMU_GATHER_KUNIT_TEST=y' "$out/.config" ||
-	die "$out/.config lacks CONFIG_MMU_GATHER_KUNIT_TEST=y (configs/6.1-test.config sets it)"
+if [[ -f $out ]]; then
+	vdir=$(dirname "$(dirname "$out")")
+	config=$vdir/config info=$vdir/variant.info
+	[[ -f $info && -f $config ]] || die "$out is not a kernel scripts/variant-kernel.sh built (no $info)"
+else
+	config=$out/.config info=$out/.delayed-rmap-built
+fi
+[[ -f $config ]] || die "no kernel configuration in $config (build the kernel first)"
+grep -qx 'CONFIG_MMU_GATHER_KUNIT_TEST=y' "$config" ||
+	die "$config lacks CONFIG_MMU_GATHER_KUNIT_TEST=y (configs/6.1-test.config sets it)"
 
 logdir=${result:+$(dirname "$result")}
-logdir=${logdir:-$out}
+if [[ -z $logdir ]]; then
+	logdir=$out
+	[[ ! -f $out ]] || logdir=$vdir
+fi
 mkdir -p "$logdir"
 klog=$logdir/kunit-$mode.log
 
@@ -54,9 +70,17 @@ start=$SECONDS
 # and in the console of any boot of the build.
 from=${KUNIT_FROM:-}
 if [[ -n $from ]]; then
-	require_current_build "$out"
-	release=$(sed -n 's/^release=//p' "$out/.delayed-rmap-built")
-	uts=$(sed -n 's/^#define UTS_VERSION "\(.*\)"$/\1/p' "$out/include/generated/utsversion.h" 2>/dev/null || true)
+	if [[ -f $out ]]; then
+		# A variant: built from the tree's HEAD, and its own stamp.
+		head=$(sed -n 's/^head=//p' "$info")
+		[[ $head == "$(git -C "$src" rev-parse HEAD)" ]] ||
+			die "$out was built from ${head:0:12}, the tree $src is at another commit now: rebuild it first"
+		uts=$(sed -n 's/^uts=//p' "$info")
+	else
+		require_current_build "$out"
+		uts=$(sed -n 's/^#define UTS_VERSION "\(.*\)"$/\1/p' "$out/include/generated/utsversion.h" 2>/dev/null || true)
+	fi
+	release=$(sed -n 's/^release=//p' "$info")
 	if [[ -f $from && -n $uts ]] &&
 		grep -m1 'Linux version ' "$from" | grep -F "Linux version $release " | grep -qF " $uts"; then
 		log "judging the boot in $from (the same build: $release $uts), not booting again"

@@ -17,7 +17,9 @@
 # listed in <mutation-dir>/series go on a branch "mutation" on top of
 # "series"; make rebuilds what they touch (mm/memory.o and the link); the
 # image is copied to <outdir>/boot/vmlinuz-<release> (scripts/vng-run.sh
-# boots it).  Then the tree goes back to "series" and make rebuilds the
+# boots it), its configuration to <outdir>/config, and what it is to
+# <outdir>/variant.info (release, uts: the build's UTS_VERSION, source,
+# head: the commit of "series" it was built on).  Then the tree goes back to "series" and make rebuilds the
 # same files, so <builddir> again holds the unmodified kernel, whose
 # modules are installed to <outdir>/lib/modules/<release> for the variant
 # to load (brd for the lost-write test): the mutation touches built-in mm
@@ -74,12 +76,12 @@ want=$({
 	fi
 	sha256sum "$build/.config" | cut -d' ' -f1
 } | sha256sum | cut -d' ' -f1)
-if [[ -f $stamp && -f $image && -f $out/lib/modules/$release/modules.dep &&
+if [[ -f $stamp && -f $image && -f $out/lib/modules/$release/modules.dep && -f $out/variant.info &&
 	$(<"$stamp") == "$want" ]]; then
 	log "variant kernel up to date ($image)"
 	exit 0
 fi
-rm -f "$stamp"
+rm -f "$stamp" "$out/variant.info"
 
 kmake=(make -C "$src" O="$build" ARCH=x86_64 "${KMAKE_EXTRA[@]}")
 saved_stamp=$(<"$built")
@@ -113,6 +115,13 @@ nwarn=$(count_warnings "$out/.build.log" "$src" "$build")
 got=$("${kmake[@]}" -s kernelrelease)
 [[ $got == "$release" ]] || die "variant release $got differs from $release"
 cp "$build/arch/x86/boot/bzImage" "$image.tmp"
+# What the variant is, as build-kernel.sh's marker says it of a build
+# (scripts/kunit.sh matches a boot's "Linux version" line with release and
+# uts; require_current_build compares head with the tree's HEAD).
+uts=$(sed -n 's/^#define UTS_VERSION "\(.*\)"$/\1/p' "$build/include/generated/utsversion.h" 2>/dev/null || true)
+printf 'release=%s\nuts=%s\nsource=%s\nhead=%s\n' "$release" "$uts" "$src" \
+	"$(git -C "$src" rev-parse series)" >"$out/variant.info.tmp"
+cp "$build/.config" "$out/config"
 variant_secs=$((SECONDS - start))
 
 log "rebuilding the unmodified kernel in $build"
@@ -126,5 +135,6 @@ rm -rf "${out:?}/lib/modules/$release"
 "${kmake[@]}" INSTALL_MOD_PATH="$out" modules_install >"$out/.modules.log" 2>&1 ||
 	die "installing the modules to $out failed (log: $out/.modules.log)"
 mv "$image.tmp" "$image"
+mv "$out/variant.info.tmp" "$out/variant.info"
 echo "$want" >"$stamp"
 log "variant kernel $image ($variant_secs s; unmodified kernel back in $((SECONDS - start)) s)"
