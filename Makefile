@@ -148,7 +148,8 @@ help:
 	@echo 'Read from the environment by the scripts (see each script'"'"'s header): LW_ARGS LW_FS LW_MODES LW_MAX_RUNS'
 	@echo '  LW_MUST_LOSE LW_FAULT_DELAY_US VNG_OPTS VNG_TIMEOUT VNG_APPEND VNG_RWDIRS VNG_CONSOLE BUILD_VERBOSE'
 	@echo '  TRACE_SECONDS TRACE_DUMP TRACE_AMPLIFY SID_MIRROR APT_MAX_AGE_MIN BINDGEN_VERSION FSX_VERSION FRESH_STALE_LISTS'
-	@echo '  SOAK_SECONDS SOAK_LW_SECONDS SOAK_FSX_OPS SOAK_FSX_SIZES SOAK_WORKLOADS SOAK_EXPECT (scripts/soak.sh)'
+	@echo '  SOAK_SECONDS SOAK_LW_SECONDS SOAK_FSX_OPS SOAK_FSX_SIZES SOAK_WORKLOADS SOAK_EXPECT (scripts/soak.sh) MM_TESTS MM_TIMEOUT'
+	@echo '  (scripts/mm-selftests.sh) BISECT_MATRIX MATRIX (scripts/series-bisect.sh, compile-matrix.sh)'
 	@echo
 	@echo 'Example: make boot-6.1 CMD='"'"'cat /proc/cpuinfo | grep -c processor'"'"
 
@@ -810,3 +811,8 @@ $(call check_words,TRACE_KERNEL,mutation upstream nofix stock)
 $(if $(LW_FS),$(call check_words,LW_FS,ext4 tmpfs))
 $(call check_words,PLOTS_RESULTS,yes no)
 $(call check_words,CLEAN_CACHE,builds all)
+$(if $(BISECT_MATRIX),$(call check_words,BISECT_MATRIX,x86_64-smp x86_64-up arm64 s390x))
+$(if $(MATRIX),$(call check_words,MATRIX,x86_64-smp x86_64-up arm64 s390x))
+$(foreach v,SOAK_SECONDS SOAK_LW_SECONDS SOAK_FSX_OPS MM_TIMEOUT,$(if $($(v)),$(call check_positive,$(v))))
+$(if $(SOAK_WORKLOADS),$(call check_words,SOAK_WORKLOADS,lost-write fsx stress-ng))
+$(if $(SOAK_EXPECT),$(call check_words,SOAK_EXPECT,pass fail:fsx fail:klog))
