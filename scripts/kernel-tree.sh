@@ -126,6 +126,11 @@ unpack() {
 	version=$(make -s -C "$tmp" kernelversion 2>/dev/null) || version=unknown
 	echo "kernel-tree: committing pristine $version source"
 	git_tree "$tmp" init -q -b pristine-src
+	# Some 80,000 loose objects: without this, the commit below (and later
+	# git am, revert, checkout) start "git gc --auto", which repacks the
+	# whole tree in the background for minutes while the kernel builds.
+	git -C "$tmp" config gc.auto 0
+	git -C "$tmp" config maintenance.auto false
 	# The tarball's .gitignore files are part of the source: keep them, but
 	# commit every file that is actually in the tarball.
 	git_tree "$tmp" add -A -f .
