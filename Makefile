@@ -149,7 +149,7 @@ help:
 	@echo '  LW_MUST_LOSE LW_FAULT_DELAY_US VNG_OPTS VNG_TIMEOUT VNG_APPEND VNG_RWDIRS VNG_CONSOLE BUILD_VERBOSE'
 	@echo '  TRACE_SECONDS TRACE_DUMP TRACE_AMPLIFY SID_MIRROR APT_MAX_AGE_MIN BINDGEN_VERSION FSX_VERSION FRESH_STALE_LISTS'
 	@echo '  SOAK_SECONDS SOAK_LW_SECONDS SOAK_FSX_OPS SOAK_FSX_SIZES SOAK_WORKLOADS SOAK_EXPECT (scripts/soak.sh) MM_TESTS MM_TIMEOUT'
-	@echo '  (scripts/mm-selftests.sh) BISECT_MATRIX MATRIX (scripts/series-bisect.sh, compile-matrix.sh)'
+	@echo '  (scripts/mm-selftests.sh) BISECT_FULL MATRIX MATRIX_TARGETS (scripts/series-bisect.sh, compile-matrix.sh)'
 	@echo
 	@echo 'Example: make boot-6.1 CMD='"'"'cat /proc/cpuinfo | grep -c processor'"'"
 
@@ -276,7 +276,7 @@ compile-matrix: apply-6.1
 	@mkdir -p '$(RESULTS)/$@'
 	@$(S)/compile-matrix.sh '$(TREE_6_1)' '$(BUILD_ROOT)' '$(JOBS)' '$(RESULTS)/$@/summary.txt'
 
-series-bisect: apply-6.1
+series-bisect: compile-matrix
 	@mkdir -p '$(RESULTS)/$@'
 ifneq ($(strip $(LINUX_6_1)),)
 	@echo "series bisect: not applicable (LINUX_6_1=$(LINUX_6_1) is used as is, no series applied)" | \
@@ -811,7 +811,7 @@ $(call check_words,TRACE_KERNEL,mutation upstream nofix stock)
 $(if $(LW_FS),$(call check_words,LW_FS,ext4 tmpfs))
 $(call check_words,PLOTS_RESULTS,yes no)
 $(call check_words,CLEAN_CACHE,builds all)
-$(if $(BISECT_MATRIX),$(call check_words,BISECT_MATRIX,x86_64-smp x86_64-up arm64 s390x))
+$(if $(BISECT_FULL),$(call check_words,BISECT_FULL,0 1))
 $(if $(MATRIX),$(call check_words,MATRIX,x86_64-smp x86_64-up arm64 s390x))
 $(foreach v,SOAK_SECONDS SOAK_LW_SECONDS SOAK_FSX_OPS MM_TIMEOUT,$(if $($(v)),$(call check_positive,$(v))))
 $(if $(SOAK_WORKLOADS),$(call check_words,SOAK_WORKLOADS,lost-write fsx stress-ng))

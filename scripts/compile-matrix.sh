@@ -19,7 +19,10 @@
 # the configure or build log fails the configuration (objtool, Kconfig, ...).
 #
 # Environment: MATRIX="x86_64-smp ..." to build a subset; MATRIX_EXTRA_DIRS
-# to build more directories (e.g. "kernel/ fs/") in every configuration.
+# to build more directories (e.g. "kernel/ fs/") in every configuration;
+# MATRIX_TARGETS to build those make targets (objects such as mm/memory.o,
+# directories) instead of the configuration's directories
+# (scripts/series-bisect.sh).
 # Prints "compile matrix: k/n OK" (also written to <result-file>).
 
 set -euo pipefail
@@ -61,6 +64,7 @@ done
 ok=0 total=0 failed=()
 for name in $MATRIX; do
 	matrix_entry "$name"
+	[[ -z ${MATRIX_TARGETS:-} ]] || dirs=$MATRIX_TARGETS
 	out=$root/matrix-$name
 	log=$out/.matrix.log
 	frags=("$configs/matrix-common.config")

@@ -2,17 +2,21 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Every patch of the series must build on its own (git bisect must never
-# land on a broken tree).  Runs the compile matrix (scripts/compile-matrix.sh,
-# no warning allowed) on every prefix of the applied series but the whole
-# of it, which `make compile-matrix` already covers, in the configurations
-# of BISECT_MATRIX: by default x86_64 SMP, x86_64 !SMP and s390x, the
-# configurations whose code the series changes (generic mm with and
-# without SMP; s390 has its own asm/tlb.h, changed by patch 3).  arm64 uses
-# the generic code the two x86_64 ones build; the whole series is built for
-# it by the compile matrix.  Each prefix is nearly a full build of mm/ (the
-# series changes headers all of mm includes): arm64 would add a fifth of the
-# cold time of make check.  BISECT_MATRIX="x86_64-smp x86_64-up arm64
-# s390x" builds every configuration.
+# land on a broken tree).  For every prefix of the applied series but the
+# whole of it (which `make compile-matrix` builds), in every configuration
+# of the compile matrix (scripts/compile-matrix.sh, no warning allowed),
+# builds what a prefix can break: the objects of the C files the series
+# changes that the configuration builds (as the compile matrix's build of
+# the whole series shows: <build-root>/matrix-<config>), and the arch mm
+# code of an architecture whose headers the series changes (s390: its
+# asm/tlb.h).  A change to a header every file includes breaks those
+# objects too; a caller the series does not change builds with the whole
+# series (the compile matrix), so a prefix can only break it through a
+# header that the changed files include as well.  Building all of mm/ for
+# every prefix cost 16 of the ~85 minutes of a cold make check (each
+# prefix rebuilds nearly everything: the series changes mm_types.h,
+# asm-generic/tlb.h and mm/internal.h).  BISECT_FULL=1 builds the
+# configurations' whole directories for every prefix, as before.
 #
 #   series-bisect.sh <srcdir> <build-root> <jobs> [<result-file>]
 #
@@ -37,9 +41,11 @@ need git git
 [[ -d $src/.git ]] || die "$src is not a git tree prepared by kernel-tree.sh"
 git -C "$src" rev-parse -q --verify pristine >/dev/null || die "$src has no 'pristine' tag"
 lock_cache
-BISECT_MATRIX=${BISECT_MATRIX:-x86_64-smp x86_64-up s390x}
-[[ $BISECT_MATRIX =~ ^(x86_64-smp|x86_64-up|arm64|s390x)(\ (x86_64-smp|x86_64-up|arm64|s390x))*$ ]] ||
-	die "BISECT_MATRIX must name configurations of the compile matrix: x86_64-smp x86_64-up arm64 s390x (got '$BISECT_MATRIX')"
+BISECT_FULL=${BISECT_FULL:-0}
+[[ $BISECT_FULL == 0 || $BISECT_FULL == 1 ]] || die "BISECT_FULL must be 0 or 1 (got '$BISECT_FULL')"
+MATRIX=${MATRIX:-x86_64-smp x86_64-up arm64 s390x}
+scope="what a prefix can break"
+((!BISECT_FULL)) || scope="every directory of the matrix"
 
 mapfile -t commits < <(git -C "$src" rev-list --reverse pristine..HEAD)
 n=${#commits[@]}
@@ -64,14 +70,40 @@ key=$({
 		git -C "$src" rev-parse "${commits[i]}^{tree}"
 	done
 	cat "$here/compile-matrix.sh" "$here"/../configs/matrix-*.config | sha256sum
-	echo "$BISECT_MATRIX"
+	echo "$MATRIX $BISECT_FULL"
 } | sha256sum | cut -d' ' -f1)
 stamp=$root/bisect/.passed
 if [[ -f $stamp && $(cat "$stamp") == "$key" ]]; then
-	report "series bisect: patches 1-$((n - 1)) of $n build in ${BISECT_MATRIX// /, } (cached: the same trees passed before)"
+	report "series bisect: patches 1-$((n - 1)) of $n build ($scope) in ${MATRIX// /, } (cached: the same trees passed before)"
 	exit 0
 fi
 rm -f "$stamp"
+
+# The C files the series changes, and the architectures whose own files it
+# changes.
+mapfile -t cfiles < <(git -C "$src" diff --name-only pristine HEAD -- '*.c')
+archs=$(git -C "$src" diff --name-only pristine HEAD -- 'arch/*' | cut -d/ -f2 | sort -u)
+# prefix_targets <config>: what a prefix can break in <config>: the
+# objects of those C files the compile matrix built for the whole series,
+# and arch/<arch>/mm/ if the series changes that architecture.
+prefix_targets() {
+	local name=$1 f t=() arch
+	[[ -d $root/matrix-$name ]] ||
+		die "no compile matrix build in $root/matrix-$name: run make compile-matrix first"
+	for f in "${cfiles[@]}"; do
+		[[ ! -f $root/matrix-$name/${f%.c}.o ]] || t+=("${f%.c}.o")
+	done
+	case $name in
+	x86_64-*) arch=x86 ;;
+	arm64) arch=arm64 ;;
+	s390x) arch=s390 ;;
+	esac
+	grep -qx "$arch" <<<"$archs" && t+=("arch/$arch/mm/")
+	echo "${t[*]}"
+}
+for name in $MATRIX; do
+	((BISECT_FULL)) || prefix_targets "$name" >/dev/null
+done
 
 wt=$src-bisect
 ensure_worktree "$src" "$wt" pristine
@@ -84,7 +116,17 @@ for ((i = 0; i < n - 1; i++)); do
 	# checkout only rewrites the files that differ: builds stay incremental
 	git -C "$wt" checkout -q --detach "$c"
 	log "patch $((i + 1))/$n: $subject"
-	if MATRIX=$BISECT_MATRIX "$here/compile-matrix.sh" "$wt" "$root/bisect" "$jobs" | sed 's/^/    /'; then
+	good=1
+	for name in $MATRIX; do
+		targets=
+		if ((!BISECT_FULL)); then
+			targets=$(prefix_targets "$name")
+			[[ -n $targets ]] || continue
+		fi
+		MATRIX=$name MATRIX_TARGETS=$targets "$here/compile-matrix.sh" "$wt" "$root/bisect" "$jobs" |
+			grep -v '^compile matrix: ' | sed 's/^/    /' || good=0
+	done
+	if ((good)); then
 		ok=$((ok + 1))
 	else
 		failed+=("$((i + 1))")
@@ -93,8 +135,8 @@ done
 if ((ok == n - 1)); then
 	mkdir -p "$root/bisect"
 	echo "$key" >"$stamp"
-	report "series bisect: patches 1-$((n - 1)) of $n build in ${BISECT_MATRIX// /, }"
+	report "series bisect: patches 1-$((n - 1)) of $n build ($scope) in ${MATRIX// /, }"
 else
-	report "series bisect: $ok of patches 1-$((n - 1)) of $n build in ${BISECT_MATRIX// /, } (failed: patch ${failed[*]})"
+	report "series bisect: $ok of patches 1-$((n - 1)) of $n build ($scope) in ${MATRIX// /, } (failed: patch ${failed[*]})"
 	exit 1
 fi
