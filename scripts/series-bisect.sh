@@ -83,15 +83,18 @@ rm -f "$stamp"
 # changes.
 mapfile -t cfiles < <(git -C "$src" diff --name-only pristine HEAD -- '*.c')
 archs=$(git -C "$src" diff --name-only pristine HEAD -- 'arch/*' | cut -d/ -f2 | sort -u)
-# prefix_targets <config>: what a prefix can break in <config>: the
-# objects of those C files the compile matrix built for the whole series,
-# and arch/<arch>/mm/ if the series changes that architecture.
+# prefix_targets <config> [<tree>]: what a prefix can break in <config>:
+# the objects of those C files the compile matrix built for the whole
+# series (and that exist in the prefix's <tree>: a later patch may add
+# one), and arch/<arch>/mm/ if the series changes that architecture.
 prefix_targets() {
-	local name=$1 f t=() arch
+	local name=$1 tree=${2:-} f t=() arch
 	[[ -d $root/matrix-$name ]] ||
 		die "no compile matrix build in $root/matrix-$name: run make compile-matrix first"
 	for f in "${cfiles[@]}"; do
-		[[ ! -f $root/matrix-$name/${f%.c}.o ]] || t+=("${f%.c}.o")
+		[[ -f $root/matrix-$name/${f%.c}.o ]] || continue
+		[[ -z $tree || -f $tree/$f ]] || continue
+		t+=("${f%.c}.o")
 	done
 	case $name in
 	x86_64-*) arch=x86 ;;
@@ -120,7 +123,7 @@ for ((i = 0; i < n - 1; i++)); do
 	for name in $MATRIX; do
 		targets=
 		if ((!BISECT_FULL)); then
-			targets=$(prefix_targets "$name")
+			targets=$(prefix_targets "$name" "$wt")
 			[[ -n $targets ]] || continue
 		fi
 		MATRIX=$name MATRIX_TARGETS=$targets "$here/compile-matrix.sh" "$wt" "$root/bisect" "$jobs" |
