@@ -70,14 +70,10 @@ start=$SECONDS
 # and in the console of any boot of the build.
 from=${KUNIT_FROM:-}
 if [[ -n $from ]]; then
+	require_current_build "$out"
 	if [[ -f $out ]]; then
-		# A variant: built from the tree's HEAD, and its own stamp.
-		head=$(sed -n 's/^head=//p' "$info")
-		[[ $head == "$(git -C "$src" rev-parse HEAD)" ]] ||
-			die "$out was built from ${head:0:12}, the tree $src is at another commit now: rebuild it first"
 		uts=$(sed -n 's/^uts=//p' "$info")
 	else
-		require_current_build "$out"
 		uts=$(sed -n 's/^#define UTS_VERSION "\(.*\)"$/\1/p' "$out/include/generated/utsversion.h" 2>/dev/null || true)
 	fi
 	release=$(sed -n 's/^release=//p' "$info")

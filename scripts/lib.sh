@@ -328,16 +328,23 @@ ksft_make() {
 		CFLAGS="-O2 -Wall -Wextra -Wno-unused-parameter -Werror -I$harness" "$@"
 }
 
-# require_current_build <build dir>: die unless <build dir> holds a
-# complete build (build-kernel.sh's marker) of its tree as the tree is now:
-# booting, or judging a boot of, a kernel built before the series changed
-# would test the old patches without a word.
+# require_current_build <build dir>|<variant image>: die unless the kernel
+# was built from its tree as the tree is now: <build dir> holds a complete
+# build (build-kernel.sh's marker), or the image is one variant-kernel.sh
+# built (its variant.info) from the tree's HEAD.  Booting, or judging a
+# boot of, a kernel built before the series changed would test the old
+# patches without a word.
 require_current_build() {
-	local out=$1 src head now
-	[[ -f $out/.delayed-rmap-built ]] ||
-		die "no complete kernel build in $out (run 'make kernel-6.1' first)"
-	src=$(sed -n 's/^source=//p' "$out/.delayed-rmap-built")
-	head=$(sed -n 's/^head=//p' "$out/.delayed-rmap-built")
+	local out=$1 marker src head now
+	if [[ -f $out ]]; then
+		marker=$(dirname "$(dirname "$out")")/variant.info
+		[[ -f $marker ]] || die "$out is not a kernel scripts/variant-kernel.sh built (no $marker)"
+	else
+		marker=$out/.delayed-rmap-built
+		[[ -f $marker ]] || die "no complete kernel build in $out (run 'make kernel-6.1' first)"
+	fi
+	src=$(sed -n 's/^source=//p' "$marker")
+	head=$(sed -n 's/^head=//p' "$marker")
 	if [[ -d $src/.git && -n $head && $head != none ]]; then
 		now=$(git -C "$src" rev-parse HEAD)
 		[[ $now == "$head" ]] ||
