@@ -52,13 +52,16 @@ pressure() {
 pressure &
 pressure_pid=$!
 
-# kselftest's runner writes each program's output to /dev/stdout.  On a
-# slow debug kernel the guest's init may not have made the /dev/std*
-# links (systemd-tmpfiles makes them; its run can fail there), and a
-# redirection to a missing /dev/stdout creates a regular file that
-# swallows the output: make them here if they are not links.
+# kselftest's runner writes each program's output to /dev/stdout
+# (logfile=/dev/stdout, opened as fd 4), which must be this process's fd 1
+# for the output to land in the run's log.  virtme-ng's init links
+# /dev/stdout and /dev/stderr to a virtio port of its own (the host's
+# stdout: the program's lines went to the guest log, not the run's log);
+# and on a slow debug kernel a missing /dev/stdout would make the
+# redirection create a regular file that swallows the output.  Link them
+# to the process's own descriptors.
 for fd in 0:stdin 1:stdout 2:stderr; do
-	[[ -L /dev/${fd#*:} ]] || ln -sfn "/proc/self/fd/${fd%%:*}" "/dev/${fd#*:}"
+	ln -sfn "/proc/self/fd/${fd%%:*}" "/dev/${fd#*:}"
 done
 [[ -L /dev/fd ]] || ln -sfn /proc/self/fd /dev/fd
 
@@ -154,7 +157,7 @@ fi
 # an unprivileged user, on files of ext4 and of tmpfs; sizes small enough
 # for that kernel (the defaults are hundreds of MiB).
 stressors=(
-	"mmap --mmap 2 --mmap-file --mmap-bytes 4M"
+	"mmap --mmap 2 --mmap-file --mmap-bytes 1M"
 	"msync --msync 1 --msync-bytes 4M"
 	"msyncmany --msyncmany 1"
 	"madvise --madvise 1"
