@@ -148,7 +148,8 @@ help:
 	@echo 'Read from the environment by the scripts (see each script'"'"'s header): LW_ARGS LW_FS LW_MODES LW_MAX_RUNS'
 	@echo '  LW_MUST_LOSE LW_FAULT_DELAY_US VNG_OPTS VNG_TIMEOUT VNG_APPEND VNG_RWDIRS VNG_CONSOLE BUILD_VERBOSE'
 	@echo '  TRACE_SECONDS TRACE_DUMP TRACE_AMPLIFY SID_MIRROR APT_MAX_AGE_MIN BINDGEN_VERSION FSX_VERSION FRESH_STALE_LISTS'
-	@echo '  SOAK_SECONDS SOAK_LW_SECONDS SOAK_FSX_OPS SOAK_FSX_SIZES SOAK_WORKLOADS SOAK_EXPECT (scripts/soak.sh) MM_TESTS MM_TIMEOUT'
+	@echo '  SOAK_SECONDS SOAK_LW_SECONDS SOAK_FSX_OPS SOAK_FSX_SIZES SOAK_WORKLOADS SOAK_FS SOAK_LW_MODES SOAK_STRESSORS'
+	@echo '  SOAK_EXPECT (scripts/soak.sh) MM_TESTS MM_TIMEOUT'
 	@echo '  (scripts/mm-selftests.sh) BISECT_FULL MATRIX MATRIX_TARGETS (scripts/series-bisect.sh, compile-matrix.sh)'
 	@echo
 	@echo 'Example: make boot-6.1 CMD='"'"'cat /proc/cpuinfo | grep -c processor'"'"
@@ -584,25 +585,46 @@ rust-module-7.2-debug: module-7.2-debug
 	@VNG_TIMEOUT=$${VNG_TIMEOUT:-2400} $(S)/rust-module.sh upstream '$(TREE_7)' '$(BUILD_7_DEBUG)' '$(MODULE_7_DEBUG)/rust/delayed_rmap_test.ko' \
 		'$(SELFTEST_BUILD)/rust-module-7.2-debug' '$(RESULTS)/$@/summary.txt'
 
-# The soaks (scripts/soak.sh): lost-write (every variant, ext4 and tmpfs,
-# amplified and plain), fsx and stress-ng --verify under writeback and
-# eviction pressure, on the debug kernels; the kernel log judged by
-# scripts/klog.py.  Long form: soak-6.1, soak-7.2 (SOAK_LONG below, 15 to
-# 25 minutes each on the debug kernels under TCG); short form: soak-short-6.1, soak-short-7.2.
+# The soaks (scripts/soak.sh): lost-write (every variant), fsx and
+# stress-ng --verify under writeback and eviction pressure, on ext4 and
+# tmpfs; the kernel log judged by scripts/klog.py.  Long form: soak-6.1,
+# soak-7.2 on the debug kernels (KASAN, lockdep, DEBUG_VM; 15 to 25 minutes
+# each under TCG): lost-write amplified and plain, fsx with and without
+# msync at two sizes, all twelve stressors.  Short form, in make check:
+# soak-short-6.1, soak-short-7.2 on the test kernels (DEBUG_VM; a few
+# minutes each): every workload on both file systems, lost-write amplified
+# only (lost-write-patched and lost-write-7.2 run it plain), fsx at one
+# size, the stressors but userfaultfd (the test kernels have no
+# CONFIG_USERFAULTFD; the long form runs it).  A SOAK_* variable given
+# to make overrides the form's value.
 # soak-control-fsx: the harness's negative control (a corrupted fsx file
 # must fail its run).
-SOAK_LONG := SOAK_SECONDS=20 SOAK_LW_SECONDS=5 SOAK_FSX_OPS=6000
-SOAK_SHORT := SOAK_SECONDS=4 SOAK_LW_SECONDS=2 SOAK_FSX_OPS=1000
-soak-6.1 soak-short-6.1: kernel-6.1-debug
+SOAK_ALL_STRESSORS := $(shell sed -n '/^stressors=($$/,/^)$$/s/^\t"\([a-z-]*\) .*/\1/p' '$(REPO)/scripts/guest/soak.sh')
+# soak_env <seconds> <lost-write seconds> <fsx ops> <fsx sizes> <lost-write modes> <stressors>
+soak_env = SOAK_SECONDS=$(or $(SOAK_SECONDS),$(1)) SOAK_LW_SECONDS=$(or $(SOAK_LW_SECONDS),$(2)) \
+	SOAK_FSX_OPS=$(or $(SOAK_FSX_OPS),$(3)) SOAK_FSX_SIZES='$(or $(SOAK_FSX_SIZES),$(4))' \
+	SOAK_LW_MODES='$(or $(SOAK_LW_MODES),$(5))' SOAK_STRESSORS='$(or $(SOAK_STRESSORS),$(6))'
+SOAK_LONG := $(call soak_env,20,5,6000,262144 4194304,amplified plain,$(SOAK_ALL_STRESSORS))
+SOAK_SHORT := $(call soak_env,2,1,1000,262144,amplified,$(filter-out userfaultfd,$(SOAK_ALL_STRESSORS)))
+soak-6.1: kernel-6.1-debug
 	@mkdir -p '$(RESULTS)/$@'
-	@$(if $(filter soak-6.1,$@),$(SOAK_LONG),$(SOAK_SHORT)) $(S)/soak.sh '$(BUILD_6_1_DEBUG)' '$(HARNESS_6_1)' \
-		'$(BUILD_6_1_DEBUG)' '$(SELFTEST_BUILD)/$@' '$(RESULTS)/$@/summary.txt'
+	@$(SOAK_LONG) $(S)/soak.sh '$(BUILD_6_1_DEBUG)' '$(HARNESS_6_1)' '$(BUILD_6_1_DEBUG)' \
+		'$(SELFTEST_BUILD)/$@' '$(RESULTS)/$@/summary.txt'
 
-soak-7.2 soak-short-7.2: kernel-7.2-debug
+soak-7.2: kernel-7.2-debug
 	@mkdir -p '$(RESULTS)/$@'
-	@$(if $(filter soak-7.2,$@),$(SOAK_LONG),$(SOAK_SHORT)) KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/soak.sh \
-		'$(BUILD_7_DEBUG)' '$(TREE_7)/tools/testing/selftests' '$(BUILD_7_DEBUG)' '$(SELFTEST_BUILD)/$@' \
-		'$(RESULTS)/$@/summary.txt'
+	@$(SOAK_LONG) KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/soak.sh '$(BUILD_7_DEBUG)' '$(TREE_7)/tools/testing/selftests' \
+		'$(BUILD_7_DEBUG)' '$(SELFTEST_BUILD)/$@' '$(RESULTS)/$@/summary.txt'
+
+soak-short-6.1: kernel-6.1
+	@mkdir -p '$(RESULTS)/$@'
+	@$(SOAK_SHORT) $(S)/soak.sh '$(BUILD_6_1)' '$(HARNESS_6_1)' '$(BUILD_6_1)' \
+		'$(SELFTEST_BUILD)/$@' '$(RESULTS)/$@/summary.txt'
+
+soak-short-7.2: kernel-7.2
+	@mkdir -p '$(RESULTS)/$@'
+	@$(SOAK_SHORT) KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/soak.sh '$(BUILD_7)' '$(TREE_7)/tools/testing/selftests' \
+		'$(BUILD_7)' '$(SELFTEST_BUILD)/$@' '$(RESULTS)/$@/summary.txt'
 
 # The soak's mutation control: the 6.1 debug kernel with
 # patches/6.1-soak-mutation (tlb_flush_rmaps() skips the on-stack batch:
@@ -816,3 +838,6 @@ $(if $(MATRIX),$(call check_words,MATRIX,x86_64-smp x86_64-up arm64 s390x))
 $(foreach v,SOAK_SECONDS SOAK_LW_SECONDS SOAK_FSX_OPS MM_TIMEOUT,$(if $($(v)),$(call check_positive,$(v))))
 $(if $(SOAK_WORKLOADS),$(call check_words,SOAK_WORKLOADS,lost-write fsx stress-ng))
 $(if $(SOAK_EXPECT),$(call check_words,SOAK_EXPECT,pass fail:fsx fail:klog))
+$(if $(SOAK_FS),$(call check_words,SOAK_FS,ext4 tmpfs))
+$(if $(SOAK_LW_MODES),$(call check_words,SOAK_LW_MODES,amplified plain))
+$(if $(SOAK_STRESSORS),$(call check_words,SOAK_STRESSORS,$(SOAK_ALL_STRESSORS)))

@@ -14,6 +14,10 @@
 # complete (scripts/vng-run.sh refuses to boot without it).  Any warning
 # fails the build (CONFIG_WERROR plus a scan of the log).
 #
+# A build is not redone (make not run) when its marker records the tree's
+# HEAD, the tree has no change to a tracked file, and the .config, targets,
+# make arguments and compiler versions are those of the build.
+#
 # Kbuild's output goes to <outdir>/.build.log, with a line a minute saying
 # how far it got, and its last 40 lines shown if the build fails;
 # BUILD_VERBOSE=1 shows all of it as it comes.
@@ -38,9 +42,40 @@ kmake=(make -C "$src" O="$out" ARCH=x86_64 "${KMAKE_EXTRA[@]}")
 
 kconfig_setup "$src" "$out" x86_64 "" tinyconfig "$@"
 
-rm -f "$built"
 targets=(bzImage)
 grep -q '^CONFIG_MODULES=y' "$out/.config" && targets+=(modules)
+
+# What the build is made of besides the tree's files: the .config, the
+# targets, make's extra arguments and the compilers' versions.
+build_inputs() {
+	sha256sum "$out/.config" | cut -d' ' -f1
+	echo "targets: ${targets[*]}; make args: ${KMAKE_EXTRA[*]}"
+	gcc --version | head -n1
+	local a
+	for a in "${KMAKE_EXTRA[@]}"; do
+		case $a in
+		LLVM=-*) "clang${a#LLVM=}" --version | head -n1 ;;
+		LLVM=1) clang --version | head -n1 ;;
+		RUSTC=*) "${a#RUSTC=}" --version ;;
+		esac
+	done
+}
+head=$(git -C "$src" rev-parse -q --verify HEAD 2>/dev/null || echo none)
+inputs=$(build_inputs | sha256sum | cut -d' ' -f1)
+
+# A complete build of this tree's HEAD, with no tracked file of the tree
+# changed since and the same inputs, is current: make is not run (a no-op
+# make walks the whole tree, about 10 s, once per step that needs the
+# kernel).  Anything else, or a tree that is not a git tree, goes through
+# make.
+if [[ $head != none && -f $built ]] && grep -qxF "head=$head" "$built" &&
+	grep -qxF "inputs=$inputs" "$built" &&
+	[[ -z $(git -C "$src" status --porcelain --untracked-files=no) ]]; then
+	log "$(sed -n 's/^release=//p' "$built") in $out is up to date (built at ${head:0:12}, no change in the tree, same configuration and compilers)"
+	exit 0
+fi
+
+rm -f "$built"
 log "building ${targets[*]} in $out with $jobs jobs"
 start=$SECONDS
 buildlog=$out/.build.log
@@ -81,7 +116,8 @@ release=$("${kmake[@]}" -s kernelrelease)
 {
 	echo "release=$release"
 	echo "source=$src"
-	echo "head=$(git -C "$src" rev-parse HEAD 2>/dev/null || echo none)"
+	echo "head=$head"
+	echo "inputs=$inputs"
 	echo "built=$(date -u +%FT%TZ)"
 } >"$built"
 log "built $release ($out/arch/x86/boot/bzImage, $((SECONDS - start)) s)"

@@ -151,6 +151,64 @@ expect "stale_tlb, a run cut short: the missing variants are not read as passed"
 printf 'vng-run: guest command starting\n' >"$T/notap.log"
 expect "a log without TAP: no result" 1 "no KTAP/TAP output" kr "$T/notap.log"
 
+
+log "soak judge (soak.sh judge):"
+# soak_copy: a copy of the recorded soak (tests/judges/soak: the host's
+# files next to the result, and the guest's in guest/).
+soak_copy() {
+	rm -rf "$T/soak"
+	mkdir -p "$T/soak/art" "$T/soak/work"
+	cp "$J/soak/soak.conf" "$J/soak/guest.log" "$J/soak/console.log" "$T/soak/art/"
+	cp -r "$J/soak/guest" "$T/soak/work/"
+}
+# soak_edit <file of the copy> <sed expression>: break one file of it.
+soak_edit() {
+	cp "$T/soak/$1" "$T/soak.orig"
+	sed -i -e "$2" "$T/soak/$1"
+	cmp -s "$T/soak.orig" "$T/soak/$1" && die "the edit '$2' changes nothing in $1: the recorded soak moved on"
+	return 0
+}
+sj() {
+	"$here/soak.sh" judge "$T/soak/work" "$T/soak/art/summary.txt"
+}
+soak_copy
+expect "a recorded soak (every workload, kernel log clean): passes" 0 "kernel log clean" sj
+soak_copy
+soak_edit work/guest/lost-write-ext4-amplified.log '0,/^# lost-write: [a-z_]*: no loss/s/^# lost-write: \([a-z_]*\): no loss (in \([0-9.]*\) s)/# lost-write: \1: LOST (after \2 s: wrote 7, read back 6)/'
+expect "a lost write in one lost-write run: fails, names the run" 1 "lost-write ext4 amplified: FAIL" sj
+soak_copy
+soak_edit work/guest/lost-write-tmpfs-amplified.log '0,/^# lost-write: [a-z_]*: no loss/{/^# lost-write: [a-z_]*: no loss/d}'
+expect "a variant without its verdict line: fails" 1 "lost-write tmpfs amplified: FAIL" sj
+soak_copy
+soak_edit work/guest/lost-write-tmpfs-amplified.log 's/^ok 1 selftests: delayed-rmap: run_lost_write.sh$/not ok 1 selftests: delayed-rmap: run_lost_write.sh # TIMEOUT 620 seconds/'
+expect "a lost-write run the runner timed out: fails" 1 "TIMEOUT" sj
+soak_copy
+soak_edit work/guest/runs.tsv '0,/^fsx /s/^\(fsx [^\t]*\)\t0\t/\1\t1\t/'
+expect "an fsx run that exited 1: fails" 1 "exit status 1 after" sj
+soak_copy
+soak_edit work/guest/stress-ng-ext4-mmap.log 's/^\(stress-ng: metrc: \[[0-9]*\] mmap  *\)[0-9][0-9]*/\10/'
+expect "a stressor that did no operation: fails" 1 "stress-ng ext4 mmap: FAIL" sj
+soak_copy
+# shellcheck disable=SC2016 # a sed command, not a shell expansion
+soak_edit work/guest/stress-ng-tmpfs-msync.log '$a stress-ng: fail:  [123] msync: data verification failed at offset 0x1000'
+expect "a stress-ng verify failure: fails" 1 "stress-ng tmpfs msync: FAIL" sj
+soak_copy
+soak_edit work/guest/runs.tsv '/^stress-ng tmpfs remap\t/d'
+expect "a run missing from runs.tsv: an error" 1 "expected: the guest skipped some" sj
+soak_copy
+# shellcheck disable=SC2016 # a sed command, not a shell expansion
+soak_edit art/console.log '$a [  99.123456] BUG: KASAN: use-after-free in folio_mkclean+0x4a/0x1c0'
+expect "a KASAN report in the console: fails, quoted" 1 "BUG: KASAN: use-after-free in folio_mkclean" sj
+soak_copy
+soak_edit art/guest.log '/^soak: done/d'
+expect "a guest that did not finish: an error" 1 "the guest did not finish the soak" sj
+soak_copy
+soak_edit art/soak.conf 's/^expect=pass$/expect=fail:klog/'
+expect "a mutant's soak with a clean kernel log: the mutant was not caught" 1 "the mutant was not caught" sj
+soak_copy
+soak_edit art/soak.conf 's/^expect=pass$/expect=fail:fsx/'
+expect "the fsx control whose corrupted run passed: the harness would miss it" 1 "was not reported as failed" sj
+
 log "kselftest runner results (ksft_result of lib.sh):"
 # kr_status <log> <program>: the status ksft_result reads and the program's
 # own output, as the host scripts judge them.

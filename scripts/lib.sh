@@ -403,6 +403,19 @@ ksft_result() {
 	esac
 }
 
+# klog_judge <console log> <out>: scripts/klog.py's judgement of a guest
+# kernel's console, kept in <out> (each report quoted); prints 0 (clean)
+# or 1 (a report); dies when the log cannot be judged (missing, unreadable).
+klog_judge() {
+	local rc=0
+	python3 "$(dirname "${BASH_SOURCE[0]}")/klog.py" judge "$1" >"$2" || rc=$?
+	((rc != 2)) || {
+		cat "$2" >&2
+		die "cannot judge the kernel log $1"
+	}
+	echo "$rc"
+}
+
 # ksft_status_text <status>: what a status of ksft_result means, in words.
 ksft_status_text() {
 	case $1 in

@@ -81,8 +81,7 @@ line=$(grep -E '^rust-module: tests exit' "$glog" | tail -n1 || true)
 
 # The kernel's console (the whole boot): no warning, BUG, lockdep or
 # KASAN report, oops...
-klog_rc=0
-python3 "$here/klog.py" judge "$art/console.log" >"$art/klog.txt" || klog_rc=$?
+klog_rc=$(klog_judge "$art/console.log" "$art/klog.txt")
 ((klog_rc == 0)) || {
 	cat "$art/klog.txt" >&2
 	die "the kernel log has a report (quoted above; console: $art/console.log)"

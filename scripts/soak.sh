@@ -16,9 +16,11 @@
 # the amplifier module is built against.  Environment: SOAK_SECONDS (each
 # stress-ng stressor, one after the other, default 20), SOAK_LW_SECONDS
 # (each lost-write variant, default 2), SOAK_FSX_OPS (each fsx run,
-# default 3000), SOAK_FSX_SIZES
-# (default "262144 4194304"), SOAK_WORKLOADS (default "lost-write fsx
-# stress-ng"), SOAK_EXPECT:
+# default 3000), SOAK_FSX_SIZES (default "262144 4194304"), SOAK_WORKLOADS
+# (default "lost-write fsx stress-ng"), SOAK_FS (file systems of every
+# workload, default "ext4 tmpfs"), SOAK_LW_MODES (lost-write, default
+# "amplified plain"), SOAK_STRESSORS (default: all twelve of
+# scripts/guest/soak.sh), SOAK_EXPECT:
 #   pass      (default) every workload passes and the kernel log has no
 #             report;
 #   fail:fsx  the harness's negative control: SOAK_INJECT=fsx corrupts the
@@ -40,9 +42,9 @@ here=$(dirname "$(realpath "$0")")
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-
-# The stress-ng stressors scripts/guest/soak.sh runs on each file system.
-NSTRESSORS=12
+# The stress-ng stressors scripts/guest/soak.sh knows (its list).
+ALL_STRESSORS=$(sed -n '/^stressors=($/,/^)$/s/^\t"\([a-z-]*\) .*/\1/p' "$here/guest/soak.sh" | xargs)
+[[ -n $ALL_STRESSORS ]] || die "no stress-ng stressor list in $here/guest/soak.sh"
 
 # judge_lost_write <log> <what>: one lost-write run: kselftest's runner
 # passed it, and the program has a "no loss" line for every test of its
@@ -120,9 +122,7 @@ judge() {
 	nlines=$(($(wc -l <"$art/workloads.tsv") - 1))
 	nfail=$(grep -c $'\tFAIL\t' "$art/workloads.tsv" || true)
 
-	klog_rc=0
-	python3 "$here/klog.py" judge "$art/console.log" >"$art/klog.txt" || klog_rc=$?
-	((klog_rc != 2)) || die "cannot judge the kernel log (see $art/klog.txt)"
+	klog_rc=$(klog_judge "$art/console.log" "$art/klog.txt")
 	cat "$art/klog.txt" >&2
 	rounds=$(sed -n 's/^soak: done (\([0-9]*\) pressure rounds)/\1/p' "$guest")
 	what="$nlines workload runs, $((nlines - nfail)) passed, $rounds writeback/eviction rounds"
@@ -170,16 +170,27 @@ SOAK_LW_SECONDS=${SOAK_LW_SECONDS:-2}
 SOAK_FSX_OPS=${SOAK_FSX_OPS:-3000}
 SOAK_FSX_SIZES=${SOAK_FSX_SIZES:-262144 4194304}
 SOAK_WORKLOADS=${SOAK_WORKLOADS:-lost-write fsx stress-ng}
+SOAK_FS=${SOAK_FS:-ext4 tmpfs}
+SOAK_LW_MODES=${SOAK_LW_MODES:-amplified plain}
+SOAK_STRESSORS=${SOAK_STRESSORS:-$ALL_STRESSORS}
 SOAK_EXPECT=${SOAK_EXPECT:-pass}
 for v in SOAK_SECONDS SOAK_LW_SECONDS SOAK_FSX_OPS; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive number (got '${!v}')"
 done
 [[ $SOAK_FSX_SIZES =~ ^[1-9][0-9]*( [1-9][0-9]*)*$ ]] ||
 	die "SOAK_FSX_SIZES must be file sizes in bytes separated by blanks (got '$SOAK_FSX_SIZES')"
-for w in $SOAK_WORKLOADS; do
-	[[ $w == lost-write || $w == fsx || $w == stress-ng ]] ||
-		die "SOAK_WORKLOADS: unknown workload '$w' (lost-write, fsx, stress-ng)"
-done
+# one_of <variable> <allowed words>: its value is one or more of them.
+one_of() {
+	local w
+	[[ -n ${!1// /} ]] || die "$1 is empty (one or more of: $2)"
+	for w in ${!1}; do
+		[[ " $2 " == *" $w "* ]] || die "$1: unknown '$w' (one or more of: $2)"
+	done
+}
+one_of SOAK_WORKLOADS "lost-write fsx stress-ng"
+one_of SOAK_FS "ext4 tmpfs"
+one_of SOAK_LW_MODES "amplified plain"
+one_of SOAK_STRESSORS "$ALL_STRESSORS"
 inject=none
 case $SOAK_EXPECT in
 pass | fail:klog) ;;
@@ -239,22 +250,26 @@ for cfg in msync nomsync; do
 done
 
 nsizes=$(wc -w <<<"$SOAK_FSX_SIZES")
-expected=0
-[[ " $SOAK_WORKLOADS " != *" lost-write "* ]] || expected=$((expected + 4))
-[[ " $SOAK_WORKLOADS " != *" fsx "* ]] || expected=$((expected + 4 * nsizes))
-[[ " $SOAK_WORKLOADS " != *" stress-ng "* ]] || expected=$((expected + 2 * NSTRESSORS))
-printf 'expect=%s\nruns=%s\nworkloads=%s\nseconds=%s\nlw_seconds=%s\nfsx_ops=%s\nfsx_sizes=%s\nkernel=%s\n' \
-	"$SOAK_EXPECT" "$expected" "$SOAK_WORKLOADS" "$SOAK_SECONDS" "$SOAK_LW_SECONDS" "$SOAK_FSX_OPS" \
-	"$SOAK_FSX_SIZES" "$kernel" >"$art/soak.conf"
+nfs=$(wc -w <<<"$SOAK_FS")
+nmodes=$(wc -w <<<"$SOAK_LW_MODES")
+nstressors=$(wc -w <<<"$SOAK_STRESSORS")
+nlw=0 nfsx=0 nstress=0
+[[ " $SOAK_WORKLOADS " != *" lost-write "* ]] || nlw=$((nfs * nmodes))
+[[ " $SOAK_WORKLOADS " != *" fsx "* ]] || nfsx=$((nfs * 2 * nsizes))
+[[ " $SOAK_WORKLOADS " != *" stress-ng "* ]] || nstress=$((nfs * nstressors))
+expected=$((nlw + nfsx + nstress))
+printf 'expect=%s\nruns=%s\nworkloads=%s\nfs=%s\nlw_modes=%s\nstressors=%s\nseconds=%s\nlw_seconds=%s\nfsx_ops=%s\nfsx_sizes=%s\nkernel=%s\n' \
+	"$SOAK_EXPECT" "$expected" "$SOAK_WORKLOADS" "$SOAK_FS" "$SOAK_LW_MODES" "$SOAK_STRESSORS" "$SOAK_SECONDS" \
+	"$SOAK_LW_SECONDS" "$SOAK_FSX_OPS" "$SOAK_FSX_SIZES" "$kernel" >"$art/soak.conf"
 # A bound, not an estimate: TCG with KASAN is slow (a stressor's last
 # operation can outlast its time by a minute).
-timeout=$((4 * (SOAK_LW_SECONDS * 6 + 600) + 4 * nsizes * (SOAK_FSX_OPS / 20 + 30) + 2 * NSTRESSORS * (SOAK_SECONDS + 90) + 300))
+timeout=$((nlw * (SOAK_LW_SECONDS * 6 + 600) + nfsx * (SOAK_FSX_OPS / 20 + 30) + nstress * (SOAK_SECONDS + 90) + 300))
 
-log "booting $(basename "$kernel"): ${SOAK_WORKLOADS// /, } (lost-write ${SOAK_LW_SECONDS}s per variant, fsx $SOAK_FSX_OPS ops x $nsizes sizes, $NSTRESSORS stress-ng stressors ${SOAK_SECONDS}s each), writeback and eviction every 200 ms${inject/none/}"
+log "booting $(basename "$kernel"): $expected runs on ${SOAK_FS// /, }: $nlw lost-write (${SOAK_LW_MODES// /, }, ${SOAK_LW_SECONDS}s per variant), $nfsx fsx ($SOAK_FSX_OPS ops), $nstress stress-ng (${SOAK_SECONDS}s each); writeback and eviction every 200 ms$([[ $inject == none ]] || echo "; the file of the first fsx run corrupted")"
 rc=0
 VNG_CONSOLE=$art/console.log VNG_OPTS="${VNG_OPTS:-} --user root" VNG_RWDIRS="${VNG_RWDIRS:-} $work" \
 	VNG_TIMEOUT=$timeout "$here/vng-run.sh" "$kernel" \
-	"PATH=\$PATH:$(dirname "$fsx") SOAK_SECONDS=$SOAK_SECONDS SOAK_LW_SECONDS=$SOAK_LW_SECONDS SOAK_FSX_OPS=$SOAK_FSX_OPS SOAK_FSX_SIZES='$SOAK_FSX_SIZES' SOAK_WORKLOADS='$SOAK_WORKLOADS' SOAK_INJECT=$inject bash $here/guest/soak.sh $work/kselftest $work/amplifier/tlb_flush_delay.ko $work/fsx $work/guest" \
+	"PATH=\$PATH:$(dirname "$fsx") SOAK_SECONDS=$SOAK_SECONDS SOAK_LW_SECONDS=$SOAK_LW_SECONDS SOAK_FSX_OPS=$SOAK_FSX_OPS SOAK_FSX_SIZES='$SOAK_FSX_SIZES' SOAK_WORKLOADS='$SOAK_WORKLOADS' SOAK_FS='$SOAK_FS' SOAK_LW_MODES='$SOAK_LW_MODES' SOAK_STRESSORS='$SOAK_STRESSORS' SOAK_INJECT=$inject bash $here/guest/soak.sh $work/kselftest $work/amplifier/tlb_flush_delay.ko $work/fsx $work/guest" \
 	>"$art/guest.log" 2>&1 || rc=$?
 ((rc == 0)) || log "vng exit status $rc"
 judge "$work/guest" "$art" "$result"

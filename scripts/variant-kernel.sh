@@ -86,6 +86,46 @@ rm -f "$stamp" "$out/variant.info"
 kmake=(make -C "$src" O="$build" ARCH=x86_64 "${KMAKE_EXTRA[@]}")
 saved_stamp=$(<"$built")
 
+# The restore's shortcut.  The variant changes a few C files and headers;
+# make rebuilds every object that depends on one of them (their .cmd files
+# list the dependencies), twice: for the variant, and again for the
+# unmodified kernel.  Those objects of the unmodified kernel are kept
+# here, and put back after the variant (with their .cmd files, the changed
+# files' own modification times restored): the unmodified kernel is then
+# relinked, not recompiled.  Only when every changed file is a .c or .h
+# file and every dependent target an object; otherwise make rebuilds.
+keep=$build/.delayed-rmap-variant-keep
+rm -rf "$keep"
+changed=()
+if [[ -n $revert ]]; then
+	for fix in $revert; do
+		mapfile -t -O "${#changed[@]}" changed < <(git -C "$src" diff-tree --no-commit-id --name-only -r "$fix")
+	done
+else
+	mapfile -t changed < <(sed -n 's|^diff --git a/\([^ ]*\) b/.*|\1|p' "${patches[@]}")
+fi
+mapfile -t changed < <(printf '%s\n' "${changed[@]}" | sort -u)
+shortcut=1
+for f in "${changed[@]}"; do
+	[[ $f == *.[ch] && -f $src/$f ]] || shortcut=0
+done
+if ((shortcut)); then
+	mkdir -p "$keep"
+	for f in "${changed[@]}"; do
+		printf '%s\t%s\n' "$f" "$(stat -c %.9Y "$src/$f")"
+	done >"$keep/mtimes"
+	# Targets whose .cmd names a changed file: <dir>/.<name>.cmd -> <dir>/<name>.
+	(cd "$build" && grep -rlF --include='.*.cmd' -f <(printf "$src/%s\n" "${changed[@]}") .) |
+		sed 's|^\./||; s|\(.*/\)\{0,1\}\.\([^/]*\)\.cmd$|\1\2|' | sort -u >"$keep/targets"
+	while read -r t; do
+		[[ $t == *.o && -f $build/$t ]] || { shortcut=0; break; }
+		cmd=$(dirname "$t")/.$(basename "$t").cmd
+		mkdir -p "$keep/files/$(dirname "$t")"
+		cp "$build/$t" "$build/$cmd" "$keep/files/$(dirname "$t")/"
+	done <"$keep/targets"
+	((shortcut)) || rm -rf "$keep"
+fi
+
 # Whatever happens from here, the tree goes back to "series".
 restore_tree() {
 	git -C "$src" am --abort >/dev/null 2>&1 || true
@@ -124,9 +164,21 @@ printf 'release=%s\nuts=%s\nsource=%s\nhead=%s\n' "$release" "$uts" "$src" \
 cp "$build/.config" "$out/config"
 variant_secs=$((SECONDS - start))
 
-log "rebuilding the unmodified kernel in $build"
 restore_tree
 trap - EXIT
+if [[ -d $keep ]]; then
+	# The kept objects first, then the sources' old times: should a copy
+	# fail, the sources stay newer than the variant's objects and make
+	# recompiles them.
+	(cd "$keep/files" && find . -type f -print0 | xargs -0 cp --parents -t "$build")
+	while IFS=$'\t' read -r f t; do
+		touch -m -d "@$t" "$src/$f"
+	done <"$keep/mtimes"
+	log "relinking the unmodified kernel in $build ($(wc -l <"$keep/targets") objects of ${#changed[@]} changed files kept)"
+	rm -rf "$keep"
+else
+	log "rebuilding the unmodified kernel in $build"
+fi
 start=$SECONDS
 "${kmake[@]}" -j"$jobs" bzImage >"$out/.restore.log" 2>&1 ||
 	die "rebuilding the unmodified kernel failed (log: $out/.restore.log; make kernel-7.2 retries)"

@@ -6,8 +6,11 @@
 # Environment (set by scripts/soak.sh): SOAK_SECONDS (each stress-ng
 # stressor), SOAK_LW_SECONDS (each lost-write variant), SOAK_FSX_OPS
 # (operations of each fsx run), SOAK_FSX_SIZES (file sizes),
-# SOAK_WORKLOADS (which of lost-write, fsx, stress-ng), SOAK_INJECT (fsx:
-# corrupt the file under one fsx run, the harness's negative control).
+# SOAK_WORKLOADS (which of lost-write, fsx, stress-ng), SOAK_FS (which of
+# ext4, tmpfs), SOAK_LW_MODES (lost-write: amplified, plain),
+# SOAK_STRESSORS (stress-ng stressors, names of the list below),
+# SOAK_INJECT (fsx: corrupt the file under one fsx run, the harness's
+# negative control).
 #
 # While the workloads run, a loop forces writeback and eviction (sync;
 # drop_caches=1 every 200 ms).  This script runs; it judges nothing: each
@@ -78,8 +81,8 @@ lost_write() {
 # 1. The lost-write selftest, every variant, on ext4 (brd) and tmpfs,
 # amplified and plain, through kselftest's runner.
 if wanted lost-write; then
-	for fs in ext4 tmpfs; do
-		for how in amplified plain; do
+	for fs in $SOAK_FS; do
+		for how in $SOAK_LW_MODES; do
 			args="-s $SOAK_LW_SECONDS -F $fs"
 			[[ $how == plain ]] || args+=" -a $amp"
 			run "lost-write $fs $how" "lost-write-$fs-$how.log" \
@@ -133,7 +136,7 @@ fsx_corrupted() {
 # seeds, several file sizes.
 if wanted fsx; then
 	seed=1
-	for fs in ext4 tmpfs; do
+	for fs in $SOAK_FS; do
 		for cfg in msync nomsync; do
 			for size in $SOAK_FSX_SIZES; do
 				file=$mnt/$fs/fsx-$cfg-$size
@@ -177,12 +180,15 @@ stress() (
 		stress-ng --temp-path "$dir" --verify --timeout "${SOAK_SECONDS}s" --metrics-brief "$@"
 )
 if wanted stress-ng; then
-	echo 1 >/proc/sys/vm/unprivileged_userfaultfd
-	for fs in ext4 tmpfs; do
+	# (A kernel without CONFIG_USERFAULTFD has no such file; its run of
+	# the userfaultfd stressor fails, as it should.)
+	[[ ! -e /proc/sys/vm/unprivileged_userfaultfd ]] || echo 1 >/proc/sys/vm/unprivileged_userfaultfd
+	for fs in $SOAK_FS; do
 		dir=$mnt/$fs/stress
 		mkdir -p "$dir"
 		chown 65534:65534 "$dir"
 		for s in "${stressors[@]}"; do
+			[[ " $SOAK_STRESSORS " == *" ${s%% *} "* ]] || continue
 			read -ra opts <<<"${s#* }"
 			run "stress-ng $fs ${s%% *}" "stress-ng-$fs-${s%% *}.log" \
 				"$fs, ${SOAK_SECONDS}s, ${s#* }, --verify, uid 65534" stress "$dir" "${opts[@]}"
