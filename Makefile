@@ -590,22 +590,23 @@ rust-module-7.2-debug: module-7.2-debug
 # tmpfs; the kernel log judged by scripts/klog.py.  Long form: soak-6.1,
 # soak-7.2 on the debug kernels (KASAN, lockdep, DEBUG_VM; 15 to 25 minutes
 # each under TCG): lost-write amplified and plain, fsx with and without
-# msync at two sizes, all twelve stressors.  Short form, in make check:
-# soak-short-6.1, soak-short-7.2 on the test kernels (DEBUG_VM; a few
-# minutes each): every workload on both file systems, lost-write amplified
-# only (lost-write-patched and lost-write-7.2 run it plain), fsx at one
-# size, the stressors but userfaultfd (the test kernels have no
+# msync at two sizes, all twelve stressors, on ext4 and tmpfs.  Short form,
+# in make check: soak-short-6.1, soak-short-7.2 on the test kernels
+# (DEBUG_VM; about two minutes each): every workload on ext4, lost-write
+# amplified only (lost-write-patched and lost-write-7.2 run it plain), fsx
+# at one size, the stressors but userfaultfd (the test kernels have no
 # CONFIG_USERFAULTFD; the long form runs it).  A SOAK_* variable given
 # to make overrides the form's value.
 # soak-control-fsx: the harness's negative control (a corrupted fsx file
 # must fail its run).
 SOAK_ALL_STRESSORS := $(shell sed -n '/^stressors=($$/,/^)$$/s/^\t"\([a-z-]*\) .*/\1/p' '$(REPO)/scripts/guest/soak.sh')
-# soak_env <seconds> <lost-write seconds> <fsx ops> <fsx sizes> <lost-write modes> <stressors>
-soak_env = SOAK_SECONDS=$(or $(SOAK_SECONDS),$(1)) SOAK_LW_SECONDS=$(or $(SOAK_LW_SECONDS),$(2)) \
-	SOAK_FSX_OPS=$(or $(SOAK_FSX_OPS),$(3)) SOAK_FSX_SIZES='$(or $(SOAK_FSX_SIZES),$(4))' \
-	SOAK_LW_MODES='$(or $(SOAK_LW_MODES),$(5))' SOAK_STRESSORS='$(or $(SOAK_STRESSORS),$(6))'
-SOAK_LONG := $(call soak_env,20,5,6000,262144 4194304,amplified plain,$(SOAK_ALL_STRESSORS))
-SOAK_SHORT := $(call soak_env,2,1,1000,262144,amplified,$(filter-out userfaultfd,$(SOAK_ALL_STRESSORS)))
+# soak_env <file systems> <seconds> <lost-write seconds> <fsx ops> <fsx sizes> <lost-write modes> <stressors>
+soak_env = SOAK_FS='$(or $(SOAK_FS),$(1))' SOAK_SECONDS=$(or $(SOAK_SECONDS),$(2)) \
+	SOAK_LW_SECONDS=$(or $(SOAK_LW_SECONDS),$(3)) SOAK_FSX_OPS=$(or $(SOAK_FSX_OPS),$(4)) \
+	SOAK_FSX_SIZES='$(or $(SOAK_FSX_SIZES),$(5))' SOAK_LW_MODES='$(or $(SOAK_LW_MODES),$(6))' \
+	SOAK_STRESSORS='$(or $(SOAK_STRESSORS),$(7))'
+SOAK_LONG := $(call soak_env,ext4 tmpfs,20,5,6000,262144 4194304,amplified plain,$(SOAK_ALL_STRESSORS))
+SOAK_SHORT := $(call soak_env,ext4,2,1,1000,262144,amplified,$(filter-out userfaultfd,$(SOAK_ALL_STRESSORS)))
 soak-6.1: kernel-6.1-debug
 	@mkdir -p '$(RESULTS)/$@'
 	@$(SOAK_LONG) $(S)/soak.sh '$(BUILD_6_1_DEBUG)' '$(HARNESS_6_1)' '$(BUILD_6_1_DEBUG)' \

@@ -68,9 +68,12 @@ inputs=$(build_inputs | sha256sum | cut -d' ' -f1)
 # make walks the whole tree, about 10 s, once per step that needs the
 # kernel).  Anything else, or a tree that is not a git tree, goes through
 # make.
-if [[ $head != none && -f $built ]] && grep -qxF "head=$head" "$built" &&
-	grep -qxF "inputs=$inputs" "$built" &&
-	[[ -z $(git -C "$src" status --porcelain --untracked-files=no) ]]; then
+# A build of a tree with changes records no inputs: the tree's files, once
+# the changes are undone, would no longer be what was built.
+changes=
+[[ $head == none ]] || changes=$(git -C "$src" status --porcelain --untracked-files=no)
+if [[ $head != none && -z $changes && -f $built ]] && grep -qxF "head=$head" "$built" &&
+	grep -qxF "inputs=$inputs" "$built"; then
 	log "$(sed -n 's/^release=//p' "$built") in $out is up to date (built at ${head:0:12}, no change in the tree, same configuration and compilers)"
 	exit 0
 fi
@@ -117,7 +120,7 @@ release=$("${kmake[@]}" -s kernelrelease)
 	echo "release=$release"
 	echo "source=$src"
 	echo "head=$head"
-	echo "inputs=$inputs"
+	[[ -n $changes ]] || echo "inputs=$inputs"
 	echo "built=$(date -u +%FT%TZ)"
 } >"$built"
 log "built $release ($out/arch/x86/boot/bzImage, $((SECONDS - start)) s)"

@@ -41,7 +41,10 @@ run() {
 	printf '%s\t%s\t%s\t%s\t%s\n' "$workload" "$rc" "$secs" "$name" "$what" >>"$work/runs.tsv"
 }
 
-# Writeback and eviction pressure, in the background.
+# Writeback and eviction pressure, in the background.  (Writing 4 to
+# drop_caches first stops the kernel's line per drop: thousands in a soak;
+# the count is in pressure.count.)
+echo 4 >/proc/sys/vm/drop_caches
 pressure() {
 	local n=0
 	while :; do
