@@ -205,6 +205,20 @@ expect "a guest that did not finish: an error" 1 "the guest did not finish the s
 soak_copy
 soak_edit art/soak.conf 's/^expect=pass$/expect=fail:klog/'
 expect "a mutant's soak with a clean kernel log: the mutant was not caught" 1 "the mutant was not caught" sj
+# (The guest log cut at the start of a run: the guest died there.)
+# shellcheck disable=SC2016 # a sed command, not a shell expansion
+soak_cut='/^soak: running stress-ng ext4 madvise$/,$d'
+soak_copy
+soak_edit art/soak.conf 's/^expect=pass$/expect=fail:klog/'
+soak_edit art/guest.log "$soak_cut"
+# shellcheck disable=SC2016 # a sed command, not a shell expansion
+soak_edit art/console.log '$a [  71.002345] BUG: Bad page state in process kworker/u8:2  pfn:0a8f3'
+expect "a mutant that took the kernel down mid-soak, reported in the log: caught" 0 \
+	"caught the mutant (the guest did not finish the soak): " sj
+soak_copy
+soak_edit art/soak.conf 's/^expect=pass$/expect=fail:klog/'
+soak_edit art/guest.log "$soak_cut"
+expect "a mutant's soak that stopped without a report: an error" 1 "did not finish the soak and the kernel log has no report" sj
 soak_copy
 soak_edit art/soak.conf 's/^expect=pass$/expect=fail:fsx/'
 expect "the fsx control whose corrupted run passed: the harness would miss it" 1 "was not reported as failed" sj

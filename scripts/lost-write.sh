@@ -210,10 +210,10 @@ run_guest() {
 	local how=$1 run=$2 label=$mode-$1-$2 amplify=0 args out test_out rc vrc cpus
 	[[ $how == amplified ]] && amplify=1
 	args="-s $LW_SECONDS -F $LW_FS"
-	# A control's later boots run only the variants still to lose (the
-	# last -o wins in lost_write).
+	# A control runs only the variants it requires, and its later boots
+	# only those still to lose (the last -o wins in lost_write).
 	local xargs=$LW_ARGS pending
-	if ((must_lose)) && [[ -s $verdicts ]]; then
+	if ((must_lose)); then
 		pending=$(must_lose_pending | paste -sd, -)
 		[[ -z $pending ]] || xargs+="${xargs:+ }-o $pending"
 	fi
