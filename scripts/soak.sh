@@ -88,6 +88,13 @@ judge_stress() {
 	fi
 }
 
+# first_report <klog.txt>: the kind and first line of the first report
+# scripts/klog.py quoted, without its time stamp.
+first_report() {
+	awk '/^klog: .*:[0-9]+: / { sub(/^klog: .*:[0-9]+: /, ""); kind = $0; getline
+		sub(/^ *\[ *[0-9.]+\] /, ""); print kind " " $0; exit }' "$1"
+}
+
 # judge <guest dir> <artifact dir> <result>: every run the guest recorded
 # in <guest dir>/runs.tsv, the guest's log and the kernel's console, as
 # <artifact dir>/soak.conf says they should be.
@@ -106,7 +113,7 @@ judge() {
 			cat "$art/klog.txt" >&2
 			((klog_rc == 1)) ||
 				die "the guest did not finish the soak and the kernel log has no report (log: $guest, console: $art/console.log)"
-			echo "soak control: the kernel log judge caught the mutant (the guest did not finish the soak): $(grep -m1 '^klog: .*:[0-9]*: ' "$art/klog.txt" | sed 's/^klog: [^:]*:[0-9]*: //')" |
+			echo "soak control: the kernel log judge caught the mutant (the guest did not finish the soak): $(first_report "$art/klog.txt")" |
 				tee "$result"
 			return 0
 		fi
@@ -161,7 +168,7 @@ judge() {
 		;;
 	fail:klog)
 		((klog_rc == 1)) || die "the kernel log has no report: the mutant was not caught ($what)"
-		summary="soak control: the kernel log judge caught the mutant: $(grep -m1 '^klog: .*:[0-9]*: ' "$art/klog.txt" | sed 's/^klog: [^:]*:[0-9]*: //') ($what)"
+		summary="soak control: the kernel log judge caught the mutant: $(first_report "$art/klog.txt") ($what)"
 		;;
 	*) die "$art/soak.conf: unknown expect=$expect" ;;
 	esac
