@@ -600,7 +600,7 @@ rust-module-7.2-debug: module-7.2-debug
 # to make overrides the form's value.
 # soak-control-fsx: the harness's negative control (a corrupted fsx file
 # must fail its run).
-SOAK_ALL_STRESSORS := $(shell sed -n '/^stressors=($$/,/^)$$/s/^\t"\([a-z-]*\) .*/\1/p' '$(REPO)/scripts/guest/soak.sh')
+SOAK_ALL_STRESSORS := $(shell bash '$(REPO)/scripts/guest/soak.sh' stressors)
 # soak_env <file systems> <seconds> <lost-write seconds> <fsx ops> <fsx sizes> <lost-write modes> <stressors>
 soak_env = SOAK_FS='$(or $(SOAK_FS),$(1))' SOAK_SECONDS=$(or $(SOAK_SECONDS),$(2)) \
 	SOAK_LW_SECONDS=$(or $(SOAK_LW_SECONDS),$(3)) SOAK_FSX_OPS=$(or $(SOAK_FSX_OPS),$(4)) \

@@ -171,40 +171,37 @@ soak_edit() {
 sj() {
 	"$here/soak.sh" judge "$T/soak/work" "$T/soak/art/summary.txt"
 }
+# soak_case <file of the copy> <sed expression> <what> <status> <expected
+# output>: a fresh copy broken by one edit, judged.
+soak_case() {
+	soak_copy
+	soak_edit "$1" "$2"
+	expect "$3" "$4" "$5" sj
+}
 soak_copy
 expect "a recorded soak (every workload, kernel log clean): passes" 0 "kernel log clean" sj
-soak_copy
-soak_edit work/guest/lost-write-ext4-amplified.log '0,/^# lost-write: [a-z_]*: no loss/s/^# lost-write: \([a-z_]*\): no loss (in \([0-9.]*\) s)/# lost-write: \1: LOST (after \2 s: wrote 7, read back 6)/'
-expect "a lost write in one lost-write run: fails, names the run" 1 "lost-write ext4 amplified: FAIL" sj
-soak_copy
-soak_edit work/guest/lost-write-tmpfs-amplified.log '0,/^# lost-write: [a-z_]*: no loss/{/^# lost-write: [a-z_]*: no loss/d}'
-expect "a variant without its verdict line: fails" 1 "lost-write tmpfs amplified: FAIL" sj
-soak_copy
-soak_edit work/guest/lost-write-tmpfs-amplified.log 's/^ok 1 selftests: delayed-rmap: run_lost_write.sh$/not ok 1 selftests: delayed-rmap: run_lost_write.sh # TIMEOUT 620 seconds/'
-expect "a lost-write run the runner timed out: fails" 1 "TIMEOUT" sj
-soak_copy
-soak_edit work/guest/runs.tsv '0,/^fsx /s/^\(fsx [^\t]*\)\t0\t/\1\t1\t/'
-expect "an fsx run that exited 1: fails" 1 "exit status 1 after" sj
-soak_copy
-soak_edit work/guest/stress-ng-ext4-mmap.log 's/^\(stress-ng: metrc: \[[0-9]*\] mmap  *\)[0-9][0-9]*/\10/'
-expect "a stressor that did no operation: fails" 1 "stress-ng ext4 mmap: FAIL" sj
-soak_copy
+soak_case work/guest/lost-write-ext4-amplified.log '0,/^# lost-write: [a-z_]*: no loss/s/^# lost-write: \([a-z_]*\): no loss (in \([0-9.]*\) s)/# lost-write: \1: LOST (after \2 s: wrote 7, read back 6)/' \
+	"a lost write in one lost-write run: fails, names the run" 1 "lost-write ext4 amplified: FAIL"
+soak_case work/guest/lost-write-tmpfs-amplified.log '0,/^# lost-write: [a-z_]*: no loss/{/^# lost-write: [a-z_]*: no loss/d}' \
+	"a variant without its verdict line: fails" 1 "lost-write tmpfs amplified: FAIL"
+soak_case work/guest/lost-write-tmpfs-amplified.log 's/^ok 1 selftests: delayed-rmap: run_lost_write.sh$/not ok 1 selftests: delayed-rmap: run_lost_write.sh # TIMEOUT 620 seconds/' \
+	"a lost-write run the runner timed out: fails" 1 "TIMEOUT"
+soak_case work/guest/runs.tsv '0,/^fsx /s/^\(fsx [^\t]*\)\t0\t/\1\t1\t/' \
+	"an fsx run that exited 1: fails" 1 "exit status 1 after"
+soak_case work/guest/stress-ng-ext4-mmap.log 's/^\(stress-ng: metrc: \[[0-9]*\] mmap  *\)[0-9][0-9]*/\10/' \
+	"a stressor that did no operation: fails" 1 "stress-ng ext4 mmap: FAIL"
 # shellcheck disable=SC2016 # a sed command, not a shell expansion
-soak_edit work/guest/stress-ng-tmpfs-msync.log '$a stress-ng: fail:  [123] msync: data verification failed at offset 0x1000'
-expect "a stress-ng verify failure: fails" 1 "stress-ng tmpfs msync: FAIL" sj
-soak_copy
-soak_edit work/guest/runs.tsv '/^stress-ng tmpfs remap\t/d'
-expect "a run missing from runs.tsv: an error" 1 "expected: the guest skipped some" sj
-soak_copy
+soak_case work/guest/stress-ng-tmpfs-msync.log '$a stress-ng: fail:  [123] msync: data verification failed at offset 0x1000' \
+	"a stress-ng verify failure: fails" 1 "stress-ng tmpfs msync: FAIL"
+soak_case work/guest/runs.tsv '/^stress-ng tmpfs remap\t/d' \
+	"a run missing from runs.tsv: an error" 1 "expected: the guest skipped some"
 # shellcheck disable=SC2016 # a sed command, not a shell expansion
-soak_edit art/console.log '$a [  99.123456] BUG: KASAN: use-after-free in folio_mkclean+0x4a/0x1c0'
-expect "a KASAN report in the console: fails, quoted" 1 "BUG: KASAN: use-after-free in folio_mkclean" sj
-soak_copy
-soak_edit art/guest.log '/^soak: done/d'
-expect "a guest that did not finish: an error" 1 "the guest did not finish the soak" sj
-soak_copy
-soak_edit art/soak.conf 's/^expect=pass$/expect=fail:klog/'
-expect "a mutant's soak with a clean kernel log: the mutant was not caught" 1 "the mutant was not caught" sj
+soak_case art/console.log '$a [  99.123456] BUG: KASAN: use-after-free in folio_mkclean+0x4a/0x1c0' \
+	"a KASAN report in the console: fails, quoted" 1 "BUG: KASAN: use-after-free in folio_mkclean"
+soak_case art/guest.log '/^soak: done/d' \
+	"a guest that did not finish: an error" 1 "the guest did not finish the soak"
+soak_case art/soak.conf 's/^expect=pass$/expect=fail:klog/' \
+	"a mutant's soak with a clean kernel log: the mutant was not caught" 1 "the mutant was not caught"
 # (The guest log cut at the start of a run: the guest died there.)
 # shellcheck disable=SC2016 # a sed command, not a shell expansion
 soak_cut='/^soak: running stress-ng ext4 madvise$/,$d'
@@ -219,9 +216,8 @@ soak_copy
 soak_edit art/soak.conf 's/^expect=pass$/expect=fail:klog/'
 soak_edit art/guest.log "$soak_cut"
 expect "a mutant's soak that stopped without a report: an error" 1 "did not finish the soak and the kernel log has no report" sj
-soak_copy
-soak_edit art/soak.conf 's/^expect=pass$/expect=fail:fsx/'
-expect "the fsx control whose corrupted run passed: the harness would miss it" 1 "was not reported as failed" sj
+soak_case art/soak.conf 's/^expect=pass$/expect=fail:fsx/' \
+	"the fsx control whose corrupted run passed: the harness would miss it" 1 "was not reported as failed"
 
 log "kselftest runner results (ksft_result of lib.sh):"
 # kr_status <log> <program>: the status ksft_result reads and the program's

@@ -43,7 +43,7 @@ here=$(dirname "$(realpath "$0")")
 . "$here/lib.sh"
 
 # The stress-ng stressors scripts/guest/soak.sh knows (its list).
-ALL_STRESSORS=$(sed -n '/^stressors=($/,/^)$/s/^\t"\([a-z-]*\) .*/\1/p' "$here/guest/soak.sh" | xargs)
+ALL_STRESSORS=$(bash "$here/guest/soak.sh" stressors | xargs)
 [[ -n $ALL_STRESSORS ]] || die "no stress-ng stressor list in $here/guest/soak.sh"
 
 # judge_lost_write <log> <what>: one lost-write run: kselftest's runner
@@ -105,19 +105,18 @@ judge() {
 	expect=$(sed -n 's/^expect=//p' "$art/soak.conf")
 	expected=$(sed -n 's/^runs=//p' "$art/soak.conf")
 	[[ -n $expect && $expected =~ ^[0-9]+$ ]] || die "$art/soak.conf is not one of this script's"
+	klog_rc=$(klog_judge "$art/console.log" "$art/klog.txt")
+	cat "$art/klog.txt" >&2
 	if ! grep -q '^soak: done' "$guest"; then
 		# A mutant may take the kernel down before the soak ends: its
 		# report in the kernel log is what the control wants.
-		if [[ $expect == fail:klog ]]; then
-			klog_rc=$(klog_judge "$art/console.log" "$art/klog.txt")
-			cat "$art/klog.txt" >&2
-			((klog_rc == 1)) ||
-				die "the guest did not finish the soak and the kernel log has no report (log: $guest, console: $art/console.log)"
-			echo "soak control: the kernel log judge caught the mutant (the guest did not finish the soak): $(first_report "$art/klog.txt")" |
-				tee "$result"
-			return 0
-		fi
-		die "the guest did not finish the soak (log: $guest, console: $art/console.log)"
+		[[ $expect == fail:klog ]] ||
+			die "the guest did not finish the soak (log: $guest, console: $art/console.log)"
+		((klog_rc == 1)) ||
+			die "the guest did not finish the soak and the kernel log has no report (log: $guest, console: $art/console.log)"
+		echo "soak control: the kernel log judge caught the mutant (the guest did not finish the soak): $(first_report "$art/klog.txt")" |
+			tee "$result"
+		return 0
 	fi
 	[[ -f $gdir/runs.tsv ]] || die "no $gdir/runs.tsv: the guest recorded no run"
 	grep '^soak: set-up: ' "$guest" >&2 || true
@@ -141,8 +140,6 @@ judge() {
 	nlines=$(($(wc -l <"$art/workloads.tsv") - 1))
 	nfail=$(grep -c $'\tFAIL\t' "$art/workloads.tsv" || true)
 
-	klog_rc=$(klog_judge "$art/console.log" "$art/klog.txt")
-	cat "$art/klog.txt" >&2
 	rounds=$(sed -n 's/^soak: done (\([0-9]*\) pressure rounds)/\1/p' "$guest")
 	what="$nlines workload runs, $((nlines - nfail)) passed, $rounds writeback/eviction rounds"
 

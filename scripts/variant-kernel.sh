@@ -115,7 +115,7 @@ if ((shortcut)); then
 		printf '%s\t%s\n' "$f" "$(stat -c %.9Y "$src/$f")"
 	done >"$keep/mtimes"
 	# Targets whose .cmd names a changed file: <dir>/.<name>.cmd -> <dir>/<name>.
-	(cd "$build" && grep -rlF --include='.*.cmd' -f <(printf "$src/%s\n" "${changed[@]}") .) |
+	(cd "$build" && grep -rlF --include='.*.cmd' -f <(printf '%s\n' "${changed[@]/#/$src/}") .) |
 		sed 's|^\./||; s|\(.*/\)\{0,1\}\.\([^/]*\)\.cmd$|\1\2|' | sort -u >"$keep/targets"
 	while read -r t; do
 		[[ $t == *.o && -f $build/$t ]] || { shortcut=0; break; }

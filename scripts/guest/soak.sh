@@ -3,12 +3,13 @@
 #
 # Runs in the guest (scripts/soak.sh boots it as root):
 #   soak.sh <kselftest dir> <amplifier.ko> <fsx config dir> <workdir>
+#   soak.sh stressors      (anywhere: the stress-ng stressors it knows)
 # Environment (set by scripts/soak.sh): SOAK_SECONDS (each stress-ng
 # stressor), SOAK_LW_SECONDS (each lost-write variant), SOAK_FSX_OPS
 # (operations of each fsx run), SOAK_FSX_SIZES (file sizes),
 # SOAK_WORKLOADS (which of lost-write, fsx, stress-ng), SOAK_FS (which of
 # ext4, tmpfs), SOAK_LW_MODES (lost-write: amplified, plain),
-# SOAK_STRESSORS (stress-ng stressors, names of the list below),
+# SOAK_STRESSORS (stress-ng stressors, names of the list at the top),
 # SOAK_INJECT (fsx: corrupt the file under one fsx run, the harness's
 # negative control).
 #
@@ -20,6 +21,33 @@
 # again from the saved files).  The guest ends with
 # "soak: done (<n> pressure rounds)".
 set -uo pipefail
+
+# stress-ng's mm stressors with --verify, one after the other (all at
+# once, some did not finish one operation on a debug kernel under TCG), as
+# an unprivileged user, on files of ext4 and of tmpfs; sizes small enough
+# for that kernel (the defaults are hundreds of MiB).
+stressors=(
+	"mmap --mmap 2 --mmap-file --mmap-bytes 1M"
+	"msync --msync 1 --msync-bytes 4M"
+	"msyncmany --msyncmany 1"
+	"madvise --madvise 1"
+	"mremap --mremap 1 --mremap-bytes 4M"
+	"mmapfork --mmapfork 1"
+	"mmapmany --mmapmany 1"
+	"tlb-shootdown --tlb-shootdown 1"
+	"memfd --memfd 1 --memfd-bytes 4M --memfd-fds 16"
+	"userfaultfd --userfaultfd 1"
+	"remap --remap 1"
+	"munmap --munmap 1"
+)
+
+# "soak.sh stressors": the names of the list, one per line (scripts/soak.sh
+# and the Makefile read them here).
+if [[ ${1:-} == stressors ]]; then
+	printf '%s\n' "${stressors[@]%% *}"
+	exit 0
+fi
+
 ksft=$1 amp=$2 fsxcfg=$3 work=$4
 mkdir -p "$work"
 rm -f "$work"/*.log "$work/runs.tsv"
@@ -158,24 +186,7 @@ if wanted fsx; then
 	done
 fi
 
-# 3. stress-ng's mm stressors with --verify, one after the other (all at
-# once, some did not finish one operation on a debug kernel under TCG), as
-# an unprivileged user, on files of ext4 and of tmpfs; sizes small enough
-# for that kernel (the defaults are hundreds of MiB).
-stressors=(
-	"mmap --mmap 2 --mmap-file --mmap-bytes 1M"
-	"msync --msync 1 --msync-bytes 4M"
-	"msyncmany --msyncmany 1"
-	"madvise --madvise 1"
-	"mremap --mremap 1 --mremap-bytes 4M"
-	"mmapfork --mmapfork 1"
-	"mmapmany --mmapmany 1"
-	"tlb-shootdown --tlb-shootdown 1"
-	"memfd --memfd 1 --memfd-bytes 4M --memfd-fds 16"
-	"userfaultfd --userfaultfd 1"
-	"remap --remap 1"
-	"munmap --munmap 1"
-)
+# 3. stress-ng's stressors (the list at the top).
 stress() (
 	dir=$1
 	shift
