@@ -22,7 +22,11 @@
 # knows the command started from a line the guest writes to stderr just
 # before it ("vng-run: guest command starting"); without that line it boots
 # once more (VNG_BOOT_TRIES), saying why.  A failure after the command
-# started is never retried.
+# started is never retried.  A boot can also hang (seen: a 7.x test kernel
+# under TCG stopped printing 1 s into its boot, after "vgaarb: loaded", and
+# sat there until the step's whole timeout ran out, 390 s): a boot whose
+# command has not started within VNG_START_TIMEOUT is killed and counts as
+# one that died.
 #
 # Environment:
 #   ACCEL=auto|kvm|tcg  accelerator; auto (default) probes whether KVM really
@@ -37,6 +41,9 @@
 #   VNG_OPTS=...        further vng options, word-split
 #   VNG_BOOT_TRIES=2    boots tried when the guest dies before its command
 #                       starts (1: no retry)
+#   VNG_START_TIMEOUT   seconds a boot may take to start the command (0: no
+#                       bound); default 180, 900 for a KASAN kernel (its
+#                       .config, or the config of a variant's image, says)
 #   VNG_CONSOLE=<file>  keep the guest kernel's console in <file> (vng
 #                       --verbose: boot messages, warnings, oopses, the panic
 #                       that ended a boot), each boot under a header line;
@@ -64,6 +71,8 @@ VNG_CONSOLE=${VNG_CONSOLE:-}
 	die "VNG_BOOT_TRIES must be a number from 1 to 9 (got '$VNG_BOOT_TRIES')"
 [[ $VNG_TIMEOUT =~ ^[0-9]+$ ]] ||
 	die "VNG_TIMEOUT must be a number of seconds (got '$VNG_TIMEOUT')"
+[[ ${VNG_START_TIMEOUT:-0} =~ ^[0-9]+$ ]] ||
+	die "VNG_START_TIMEOUT must be a number of seconds (got '$VNG_START_TIMEOUT')"
 
 # pip may put vng outside PATH (e.g. ~/.local/bin): look where python puts scripts.
 if ! command -v vng >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1; then
@@ -81,6 +90,17 @@ else
 	require_current_build "$out"
 	[[ -f $out/arch/x86/boot/bzImage ]] || die "$out/arch/x86/boot/bzImage missing"
 	release=$(sed -n 's/^release=//p' "$out/.delayed-rmap-built")
+fi
+
+# How long a boot may take to start the command: a KASAN kernel under TCG
+# boots several times slower than a test kernel.
+if [[ -z ${VNG_START_TIMEOUT:-} ]]; then
+	VNG_START_TIMEOUT=180
+	kconfig=$out/.config
+	[[ -d $out ]] || kconfig=$(dirname "$out")/../config
+	if [[ -f $kconfig ]] && grep -qx 'CONFIG_KASAN=y' "$kconfig"; then
+		VNG_START_TIMEOUT=900
+	fi
 fi
 
 # kvm_probe: exit status 0 if QEMU can really run a guest with KVM here.
@@ -165,8 +185,10 @@ vng_args+=($VNG_OPTS)
 started="vng-run: guest command starting"
 vng_args+=(--exec "echo '$started' >&2; $cmd")
 
-run=(vng "${vng_args[@]}")
-[[ $VNG_TIMEOUT == 0 ]] || run=(timeout --kill-after=10 "$VNG_TIMEOUT" "${run[@]}")
+# timeout runs vng (and the QEMU it starts) in a process group of its
+# own, and passes a signal it gets on to the whole group: the start
+# watchdog below stops a hung boot through it ("timeout 0": no time limit).
+run=(timeout --kill-after=10 "$VNG_TIMEOUT" vng "${vng_args[@]}")
 
 # QEMU opens the guest's stdout/stderr as "/proc/self/fd/1" and "2" with
 # O_TRUNC: if they are regular files (a CI log, `make ... >log`) everything
@@ -185,19 +207,42 @@ console_split() {
 		cat
 	fi
 }
+# start_watchdog <pid>: stop the boot (timeout's <pid>) when its command
+# has not started within VNG_START_TIMEOUT seconds; say so in $stall_file.
+start_watchdog() {
+	local pid=$1 t
+	for ((t = 0; t < VNG_START_TIMEOUT; t += 2)); do
+		sleep 2
+		grep -qxF "$started" "$err_file" && return 0
+		kill -0 "$pid" 2>/dev/null || return 0
+	done
+	echo "no start within $VNG_START_TIMEOUT s" >"$stall_file"
+	kill -TERM "$pid" 2>/dev/null || true
+}
 rc_file=$(mktemp)
 err_file=$(mktemp)
-trap 'rm -f "$rc_file" "$err_file"' EXIT
+stall_file=$(mktemp)
+trap 'rm -f "$rc_file" "$err_file" "$stall_file"' EXIT
 for ((try = 1; ; try++)); do
 	boot_of=
 	((try == 1)) || boot_of=", boot $try of $VNG_BOOT_TRIES"
 	log >&2 "booting $release with $VNG_CPUS vCPUs, $VNG_MEMORY$boot_of"
 	[[ -z $VNG_CONSOLE ]] || echo "=== vng-run: boot $try: $release, $accel, $(date -u +%FT%TZ)" >>"$VNG_CONSOLE"
 	: >"$rc_file"
+	: >"$err_file"
+	: >"$stall_file"
 	{
 		{
 			rc=0
-			"${run[@]}" </dev/null || rc=$?
+			"${run[@]}" </dev/null &
+			pid=$!
+			wdog=
+			if ((VNG_START_TIMEOUT > 0)); then
+				start_watchdog "$pid" >/dev/null 2>&1 &
+				wdog=$!
+			fi
+			wait "$pid" || rc=$?
+			[[ -z $wdog ]] || { kill "$wdog" 2>/dev/null || true; wait "$wdog" 2>/dev/null || true; }
 			echo "$rc" >"$rc_file"
 		} 2>&1 1>&3 3>&- | tee "$err_file" | console_split >&2
 	} 3>&1 | cat
@@ -205,13 +250,17 @@ for ((try = 1; ; try++)); do
 	[[ -n $rc ]] || die "lost the exit status of vng"
 	((rc != 0)) || break
 	grep -qxF "$started" "$err_file" && break
+	why="exit status $rc"
+	((rc != 124)) || why+=": no start within $VNG_TIMEOUT s"
+	[[ ! -s $stall_file ]] || why="the boot hung: $(<"$stall_file")"
+	[[ -z $VNG_CONSOLE ]] || echo "=== vng-run: boot $try: ended before its command started ($why)" >>"$VNG_CONSOLE"
 	((try < VNG_BOOT_TRIES)) || break
-	log >&2 "the guest died before its command started (exit status $rc$( ((rc == 124)) && echo ": no start within $VNG_TIMEOUT s")): booting it once more"
+	log >&2 "the guest died before its command started ($why): booting it once more"
 done
-if [[ $VNG_TIMEOUT != 0 && $rc == 124 ]]; then
+if [[ $VNG_TIMEOUT != 0 && $rc == 124 ]] && [[ ! -s $stall_file ]]; then
 	die "guest did not finish within $VNG_TIMEOUT s"
 fi
 if ((rc != 0)) && ! grep -qxF "$started" "$err_file"; then
-	log >&2 "the guest died before its command started, in each of $try boot(s) (exit status $rc)"
+	log >&2 "the guest died before its command started, in each of $try boot(s) ($why)"
 fi
 exit "$rc"
