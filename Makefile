@@ -122,7 +122,7 @@ help:
 	@echo '  soak-control-fsx  the soak harness must report an fsx run whose file another process corrupts'
 	@echo '  soak-mutation-6.1 the 6.1 debug kernel with patches/6.1-soak-mutation: the kernel log judge must catch it'
 	@echo '  mm-selftests-6.1, mm-selftests-7.2  the mm selftests of the tree on the debug kernel with and without the fixes:'
-	@echo '                  every test that passes without them passes with them (MM_TESTS, MM_TIMEOUT)'
+	@echo '                  every test that passes without them passes with them (MM_TESTS, MM_CATEGORIES, MM_TIMEOUT)'
 	@echo '  check           every step below and a verdict (STEPS='"'"'a b'"'"': only those, in table order)'
 	@echo '  check-6.1       only the 6.1 steps, with only the tools of deps-6.1'
 	@echo '  check-7.2       only the 7.x steps (Rust module, 7.x lost-write and controls)'
@@ -154,7 +154,7 @@ help:
 	@echo '  LW_MUST_LOSE LW_FAULT_DELAY_US VNG_OPTS VNG_TIMEOUT VNG_APPEND VNG_RWDIRS VNG_CONSOLE BUILD_VERBOSE'
 	@echo '  TRACE_SECONDS TRACE_DUMP TRACE_AMPLIFY SID_MIRROR APT_MAX_AGE_MIN BINDGEN_VERSION FSX_VERSION FRESH_STALE_LISTS'
 	@echo '  SOAK_SECONDS SOAK_LW_SECONDS SOAK_FSX_OPS SOAK_FSX_SIZES SOAK_WORKLOADS SOAK_FS SOAK_LW_MODES SOAK_STRESSORS'
-	@echo '  SOAK_EXPECT (scripts/soak.sh) MM_TESTS MM_TIMEOUT'
+	@echo '  SOAK_EXPECT (scripts/soak.sh) MM_TESTS MM_CATEGORIES MM_TIMEOUT'
 	@echo '  (scripts/mm-selftests.sh) BISECT_FULL MATRIX MATRIX_TARGETS (scripts/series-bisect.sh, compile-matrix.sh)'
 	@echo
 	@echo 'Example: make boot-6.1 CMD='"'"'cat /proc/cpuinfo | grep -c processor'"'"
@@ -362,7 +362,7 @@ kunit-6.1-nofix:
 lost-write-nofix: source-6.1
 	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
 	@LW_MUST_LOSE='remap_fixed munmap_mmap madv_pageout_table' LW_MAX_RUNS='$(LW_NOFIX_RUNS)' \
-		LW_ARGS='-o remap_fixed,munmap_mmap,madv_pageout_table' LW_SECONDS='$(LW_TABLE_SECONDS)' \
+		LW_SECONDS='$(LW_TABLE_SECONDS)' \
 		$(S)/lost-write.sh nofix "$(NOFIX_6_1_IMAGE)" '$(BUILD_6_1)' '$(HARNESS_6_1)' \
 		'$(SELFTEST_BUILD)/nofix' '$(RESULTS)/$@/summary.txt'
 
@@ -529,7 +529,7 @@ LW_NOFIX_RUNS ?= 5
 lost-write-7.2-nofix: kernel-7.2-nofix
 	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
 	@LW_MUST_LOSE='madv_dontneed_table madv_pageout_table' LW_MAX_RUNS='$(LW_NOFIX_RUNS)' \
-		LW_ARGS='-o madv_dontneed_table,madv_pageout_table' LW_SECONDS='$(LW_TABLE_SECONDS)' \
+		LW_SECONDS='$(LW_TABLE_SECONDS)' \
 		KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/lost-write.sh nofix \
 		"$$(ls '$(NOFIX_7)'/boot/vmlinuz-*)" '$(BUILD_7)' '$(TREE_7)/tools/testing/selftests' \
 		'$(SELFTEST_BUILD)/nofix-$(LINUX7_SERIES)' '$(RESULTS)/$@/summary.txt'
@@ -538,7 +538,7 @@ lost-write-7.2-nofix: kernel-7.2-nofix
 # writes in the whole-PTE-table variant (amplified or plain).
 lost-write-stock-7.2: stock-7.2
 	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
-	@LW_MUST_LOSE=madv_dontneed_table LW_MODES='amplified plain' LW_ARGS='-o madv_dontneed_table' \
+	@LW_MUST_LOSE=madv_dontneed_table LW_MODES='amplified plain' \
 		LW_SECONDS='$(LW_TABLE_SECONDS)' $(S)/lost-write.sh stock \
 		'$(STOCK7_ROOT)/boot/vmlinuz-$(STOCK7_RELEASE)' '$(STOCK7_ROOT)/build' \
 		'$(TREE_7)/tools/testing/selftests' '$(SELFTEST_BUILD)/stock-$(LINUX7_SERIES)' \
@@ -850,3 +850,7 @@ $(if $(SOAK_EXPECT),$(call check_words,SOAK_EXPECT,pass fail:fsx fail:klog))
 $(if $(SOAK_FS),$(call check_words,SOAK_FS,ext4 tmpfs))
 $(if $(SOAK_LW_MODES),$(call check_words,SOAK_LW_MODES,amplified plain))
 $(if $(SOAK_STRESSORS),$(call check_words,SOAK_STRESSORS,$(SOAK_ALL_STRESSORS)))
+# MM_CATEGORIES: the categories of the fetched 7.x tree's run_vmtests.sh
+# (checked by scripts/mm-selftests.sh too, when the tree is not there yet).
+MM_VMTESTS_7 := $(TREE_7)/tools/testing/selftests/mm/run_vmtests.sh
+$(if $(and $(MM_CATEGORIES),$(filter-out all,$(MM_CATEGORIES)),$(wildcard $(MM_VMTESTS_7))),$(call check_words,MM_CATEGORIES,$(sort $(shell sed -n 's/.*CATEGORY="\([a-z_-]*\)".*/\1/p' '$(MM_VMTESTS_7)'))))

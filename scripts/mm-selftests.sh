@@ -17,7 +17,15 @@
 # <kernel ...>: a build directory or an image (scripts/vng-run.sh).
 # Environment: MM_TESTS (runner arguments, default the whole collection:
 # "-c vm" on 6.1, "-c mm" on 7.x), MM_TIMEOUT (each runner test's timeout
-# in seconds, default 3600: the 6.1 collection is one script).
+# in seconds, default 3600: the 6.1 collection is one script),
+# MM_CATEGORIES (7.x only: the categories of run_vmtests.sh to run, its
+# VM_SELFTEST_ITEMS; "all" for every one; default: those that unmap, zap,
+# move, remap, write-protect, reap, migrate or collapse user memory, the
+# paths the fixes touch - see DEFAULT_CATEGORIES; left out: hugetlb, ksm,
+# huge address spaces, compaction, in-kernel test modules (vmalloc, hmm,
+# page_frag), memory failure, pkeys, memfd_secret, mdwe, pfnmap, which
+# take no path the fixes change or need hardware and modules the guest
+# lacks).  6.1's run_vmtests.sh has no categories: it runs whole.
 #
 # A test is a run_test of run_vmtests.sh: its "running <command>" title
 # (framed by dashes) and the [PASS], [FAIL] or [SKIP] that follows; both
@@ -104,6 +112,24 @@ else
 	die "$tree has no tools/testing/selftests/{mm,vm}/run_vmtests.sh"
 fi
 MM_TESTS=${MM_TESTS:--c $col}
+DEFAULT_CATEGORIES="mmap mremap mlock gup_test userfaultfd madv_guard madv_populate process_madv process_mrelease vma_merge soft_dirty pagemap cow thp migration mkdirty rmap"
+if [[ $col == vm ]]; then
+	[[ -z ${MM_CATEGORIES:-} ]] ||
+		die "MM_CATEGORIES: the vm collection's run_vmtests.sh (6.1) has no categories; it runs whole"
+	items=
+else
+	known=$(sed -n 's/.*CATEGORY="\([a-z_-]*\)".*/\1/p' "$sel/$col/run_vmtests.sh" | sort -u | xargs)
+	MM_CATEGORIES=${MM_CATEGORIES:-$DEFAULT_CATEGORIES}
+	if [[ $MM_CATEGORIES == all ]]; then
+		items=default
+	else
+		for c in $MM_CATEGORIES; do
+			[[ " $known " == *" $c "* ]] ||
+				die "MM_CATEGORIES: '$c' is not a category of $sel/$col/run_vmtests.sh ($known)"
+		done
+		items=$MM_CATEGORIES
+	fi
+fi
 [[ $MM_TESTS =~ ^(-[ct]\ $col(:[a-z0-9_.-]+)?)(\ -[ct]\ $col(:[a-z0-9_.-]+)?)*$ ]] ||
 	die "MM_TESTS must be runner arguments of the $col collection, like '-c $col' or '-t $col:ksft_mmap.sh' (got '$MM_TESTS')"
 for k in "$with" "$without"; do
@@ -149,10 +175,12 @@ run_on() {
 	local name=$1 kernel=$2 rc=0
 	rm -rf "$work/run-$name"
 	cp -a "$work/kselftest" "$work/run-$name"
-	log "$name: booting $(basename "$kernel"): run_kselftest.sh $MM_TESTS"
+	local envp=
+	[[ -z $items ]] || envp="VM_SELFTEST_ITEMS='$items' "
+	log "$name: booting $(basename "$kernel"): run_kselftest.sh $MM_TESTS${items:+ (run_vmtests.sh categories: $items)}"
 	VNG_CONSOLE=$art/$name.console.log VNG_OPTS="${VNG_OPTS:-} --user root" \
 		VNG_RWDIRS="${VNG_RWDIRS:-} $work/run-$name" VNG_TIMEOUT=$((MM_TIMEOUT * nsel + 600)) \
-		"$here/vng-run.sh" "$kernel" "cd $work/run-$name && ./run_kselftest.sh $MM_TESTS 2>&1 | cat" \
+		"$here/vng-run.sh" "$kernel" "cd $work/run-$name && $envp./run_kselftest.sh $MM_TESTS 2>&1 | cat" \
 		>"$art/$name.log" 2>&1 || rc=$?
 	grep -q 'vng-run: guest command starting' "$art/$name.log" ||
 		die "$name: the guest did not start the tests (vng exit status $rc; log: $art/$name.log)"
