@@ -593,7 +593,7 @@ rust-module-7.2-debug: module-7.2-debug
 # The soaks (scripts/soak.sh): lost-write (every variant), fsx and
 # stress-ng --verify under writeback and eviction pressure, on ext4 and
 # tmpfs; the kernel log judged by scripts/klog.py.  Long form: soak-6.1,
-# soak-7.2 on the debug kernels (KASAN, lockdep, DEBUG_VM; 15 to 25 minutes
+# soak-7.2 on the debug kernels (KASAN, lockdep, DEBUG_VM; about 20 minutes
 # each under TCG): lost-write amplified and plain, fsx with and without
 # msync at two sizes, all twelve stressors, on ext4 and tmpfs.  Short form,
 # in make check: soak-short-6.1, soak-short-7.2 on the test kernels
