@@ -563,6 +563,17 @@ pt-reclaim: stock-6.1 kernel-6.1 stock-7.2 kernel-7.2
 BUILD_6_1_DEBUG := $(BUILD_ROOT)/linux-6.1-debug-x86_64
 BUILD_7_DEBUG := $(BUILD_ROOT)/linux-$(LINUX7_SERIES)-debug-x86_64
 MODULE_7_DEBUG := $(BUILD_ROOT)/module-$(LINUX7_SERIES)-debug
+# The 7.x debug kernel boots with 4-level paging (no5lvl).  QEMU's TCG CPU
+# has LA57, so the guest runs with 5-level paging; 7.x's identify_cpu()
+# clears boot_cpu_data's capabilities, LA57 among them, and detects them
+# again with interrupts on, and in that window pgtable_l5_enabled() is
+# false: KASAN takes the 5-level direct-map address an interrupt handler
+# touches (the irq descriptor's lock) for one without shadow and reports
+# "wild-memory-access in do_raw_spin_lock" from handle_edge_irq(), 5 ms
+# into the boot, in about one boot in five here.  An x86 bug off the paths
+# this project tests, which would fail any step that judges the log.
+# (A VNG_APPEND from the environment is used as it is.)
+DEBUG_7_APPEND = $${VNG_APPEND-oops=panic panic=-1 no5lvl}
 kernel-6.1-debug: apply-6.1
 	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
 	@$(S)/build-kernel.sh '$(TREE_6_1)' '$(BUILD_6_1_DEBUG)' '$(JOBS)' $(KERNEL_FRAGMENTS) \
@@ -587,7 +598,7 @@ module-7.2-debug: kernel-7.2-debug
 # report in the kernel log.
 rust-module-7.2-debug: module-7.2-debug
 	@mkdir -p '$(RESULTS)/$@'
-	@VNG_TIMEOUT=$${VNG_TIMEOUT:-2400} $(S)/rust-module.sh upstream '$(TREE_7)' '$(BUILD_7_DEBUG)' '$(MODULE_7_DEBUG)/rust/delayed_rmap_test.ko' \
+	@VNG_APPEND="$(DEBUG_7_APPEND)" VNG_TIMEOUT=$${VNG_TIMEOUT:-2400} $(S)/rust-module.sh upstream '$(TREE_7)' '$(BUILD_7_DEBUG)' '$(MODULE_7_DEBUG)/rust/delayed_rmap_test.ko' \
 		'$(SELFTEST_BUILD)/rust-module-7.2-debug' '$(RESULTS)/$@/summary.txt'
 
 # The soaks (scripts/soak.sh): lost-write (every variant), fsx and
@@ -619,7 +630,7 @@ soak-6.1: kernel-6.1-debug
 
 soak-7.2: kernel-7.2-debug
 	@mkdir -p '$(RESULTS)/$@'
-	@$(SOAK_LONG) KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/soak.sh '$(BUILD_7_DEBUG)' '$(TREE_7)/tools/testing/selftests' \
+	@$(SOAK_LONG) VNG_APPEND="$(DEBUG_7_APPEND)" KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/soak.sh '$(BUILD_7_DEBUG)' '$(TREE_7)/tools/testing/selftests' \
 		'$(BUILD_7_DEBUG)' '$(SELFTEST_BUILD)/$@' '$(RESULTS)/$@/summary.txt'
 
 soak-short-6.1: kernel-6.1
@@ -677,7 +688,7 @@ mm-selftests-6.1: kernel-6.1-debug-nofix
 
 mm-selftests-7.2: kernel-7.2-debug-nofix
 	@mkdir -p '$(RESULTS)/$@'
-	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/mm-selftests.sh '$(TREE_7)' '$(BUILD_7_DEBUG)' '$(BUILD_7_DEBUG)' \
+	@VNG_APPEND="$(DEBUG_7_APPEND)" KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/mm-selftests.sh '$(TREE_7)' '$(BUILD_7_DEBUG)' '$(BUILD_7_DEBUG)' \
 		"$$(ls '$(DEBUG_NOFIX_7)'/boot/vmlinuz-*)" '$(SELFTEST_BUILD)/$@' '$(RESULTS)/$@/summary.txt'
 
 soak-control-fsx: kernel-6.1

@@ -63,6 +63,10 @@ DEB_TOOLS=(
 	e2fsprogs:mkfs.ext4 shellcheck:shellcheck
 	# The soaks: stress-ng's mm stressors with --verify.
 	stress-ng:stress-ng
+	# The trees' own mm selftests (make mm-selftests-6.1, -7.2): -lcap,
+	# -lnuma, and liburing for 7.x's gup_longterm.
+	libcap-dev:/usr/include/sys/capability.h libnuma-dev:/usr/include/numa.h
+	liburing-dev:/usr/include/liburing.h
 )
 
 # Rust for the 7.2 kernel and its Rust module: Debian's rustc-web (1.96)
