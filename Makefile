@@ -862,6 +862,7 @@ $(if $(SOAK_FS),$(call check_words,SOAK_FS,ext4 tmpfs))
 $(if $(SOAK_LW_MODES),$(call check_words,SOAK_LW_MODES,amplified plain))
 $(if $(SOAK_STRESSORS),$(call check_words,SOAK_STRESSORS,$(SOAK_ALL_STRESSORS)))
 # MM_CATEGORIES: the categories of the fetched 7.x tree's run_vmtests.sh
-# (checked by scripts/mm-selftests.sh too, when the tree is not there yet).
-MM_VMTESTS_7 := $(TREE_7)/tools/testing/selftests/mm/run_vmtests.sh
-$(if $(and $(MM_CATEGORIES),$(filter-out all,$(MM_CATEGORIES)),$(wildcard $(MM_VMTESTS_7))),$(call check_words,MM_CATEGORIES,$(sort $(shell sed -n 's/.*CATEGORY="\([a-z_-]*\)".*/\1/p' '$(MM_VMTESTS_7)'))))
+# (checked by scripts/mm-selftests.sh too, when the tree is not there yet);
+# it chooses the runner's tests, as MM_TESTS does: one or the other.
+$(if $(and $(MM_CATEGORIES),$(MM_TESTS)),$(error MM_TESTS and MM_CATEGORIES: give one of them, not both))
+$(if $(and $(MM_CATEGORIES),$(filter-out all,$(MM_CATEGORIES)),$(wildcard $(TREE_7)/tools/testing/selftests/mm/run_vmtests.sh)),$(call check_words,MM_CATEGORIES,$(shell bash '$(REPO)/scripts/mm-selftests.sh' categories '$(TREE_7)')))

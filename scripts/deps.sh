@@ -67,6 +67,8 @@ DEB_TOOLS=(
 	# -lnuma, and liburing for 7.x's gup_longterm.
 	libcap-dev:/usr/include/sys/capability.h libnuma-dev:/usr/include/numa.h
 	liburing-dev:/usr/include/liburing.h
+	# run_vmtests.sh runs on-fault-limit as "sudo -u nobody".
+	sudo:sudo
 )
 
 # Rust for the 7.2 kernel and its Rust module: Debian's rustc-web (1.96)

@@ -3,6 +3,7 @@
 """The kernel log judge: any report of the kernel's debugging checks fails.
 
     klog.py judge <log> [<log>...]
+    klog.py compare <log> <reference log>
 
 Reads guest consoles or kernel logs (printk timestamps and console prefixes
 allowed) and looks for the reports of the kernel's own checks: BUG: (which
@@ -13,6 +14,15 @@ corruption, lockdep's reports, hung tasks, RCU stalls, panics.  Each report
 is quoted (its first line and what follows up to the end of its trace, at
 most QUOTE lines).  Exit status 0: no report ("klog: clean: ..."); 1: at
 least one report; 2: a log cannot be read.
+
+compare: the reports of <log> against those of <reference log>, a run of
+the same tests on the kernel without the change under test.  A report of
+<log> whose signature (its first line without the time stamp, CPU, PID,
+process name, addresses and offsets: "WARNING: at include/linux/fs.h:509
+hugetlb_split", "BUG: KASAN: use-after-free in zap_pte_range") is also in
+the reference is there without the change: listed as such, quoted; any
+other report is new and fails (exit status 1).  Exit status 0 when every
+report of <log> is in the reference too.
 """
 
 import re
@@ -70,6 +80,54 @@ def reports(lines):
     return out
 
 
+def signature(line):
+    """A report's first line without what differs from run to run."""
+    line = re.sub(r'^\s*(<\d+>)?\[\s*[\d.]+\]\s*', '', line)
+    line = re.sub(r'\bCPU: \d+ PID: \d+ ', '', line)
+    line = re.sub(r'\bin process \S+', 'in process', line)
+    line = re.sub(r'\+0x[0-9a-f]+/0x[0-9a-f]+', '', line)
+    line = re.sub(r'\b(0x)?[0-9a-f]{8,}\b', '', line)
+    line = re.sub(r'\b(pfn|pte|pmd|pud|addr):\s*\S+', r'\1:', line)
+    return ' '.join(line.split())
+
+
+def read(path):
+    try:
+        with open(path, encoding='utf-8', errors='replace') as f:
+            return [line.rstrip('\n') for line in f]
+    except OSError as e:
+        print(f'klog: error: cannot read {path}: {e}', file=sys.stderr)
+        return None
+
+
+def compare(path, ref):
+    lines, ref_lines = read(path), read(ref)
+    if lines is None or ref_lines is None:
+        return 2
+    known = {}
+    for _, _, quoted in reports(ref_lines):
+        known[signature(quoted[0])] = known.get(signature(quoted[0]), 0) + 1
+    new, old = 0, 0
+    for name, lineno, quoted in reports(lines):
+        sig = signature(quoted[0])
+        if sig in known:
+            old += 1
+            print(f'klog: {path}:{lineno}: {name}, also without the change ({known[sig]} in {ref}): {sig}')
+            continue
+        new += 1
+        print(f'klog: {path}:{lineno}: {name}, NEW (not in {ref}):')
+        for line in quoted:
+            print(f'    {line}')
+    if new:
+        print(f'klog: FAIL: {new} kernel report(s) in {path} that {ref} does not have ({old} it has too)')
+        return 1
+    if old:
+        print(f'klog: no new report: {old} report(s) in {path}, each also in {ref} (listed above)')
+    else:
+        print(f'klog: clean: {path}, {len(lines)} lines, no report')
+    return 0
+
+
 def judge(paths):
     total, nlines = 0, 0
     for path in paths:
@@ -94,8 +152,10 @@ def judge(paths):
 
 
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == 'compare':
+        return compare(sys.argv[2], sys.argv[3])
     if len(sys.argv) < 3 or sys.argv[1] != 'judge':
-        print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
+        print('usage: ' + '\n       '.join(l.strip() for l in __doc__.strip().splitlines()[2:4]), file=sys.stderr)
         return 2
     return judge(sys.argv[2:])
 

@@ -11,21 +11,31 @@
 #
 #   mm-selftests.sh <tree> <headers build dir> <kernel with> <kernel without> <workdir> <result>
 #   mm-selftests.sh judge <log with> <log without> <result>
+#   mm-selftests.sh categories <tree>   (7.x: run_vmtests.sh's categories)
 #
 # <tree>: the kernel tree (its tools/testing/selftests); <headers build
 # dir>: a build directory of it (headers_install goes to <workdir>);
 # <kernel ...>: a build directory or an image (scripts/vng-run.sh).
-# Environment: MM_TESTS (runner arguments, default the whole collection:
-# "-c vm" on 6.1, "-c mm" on 7.x), MM_TIMEOUT (each runner test's timeout
-# in seconds, default 3600: the 6.1 collection is one script),
-# MM_CATEGORIES (7.x only: the categories of run_vmtests.sh to run, its
-# VM_SELFTEST_ITEMS; "all" for every one; default: those that unmap, zap,
-# move, remap, write-protect, reap, migrate or collapse user memory, the
-# paths the fixes touch - see DEFAULT_CATEGORIES; left out: hugetlb, ksm,
-# huge address spaces, compaction, in-kernel test modules (vmalloc, hmm,
+# Environment: MM_TESTS (runner arguments; default on 6.1 the whole
+# collection, "-c vm"; on 7.x the runner test of each category of
+# MM_CATEGORIES: its ksft_<category>.sh, which runs "run_vmtests.sh -t
+# <category>"), MM_TIMEOUT (each runner test's timeout in seconds, default
+# 3600: the 6.1 collection is one script), MM_CATEGORIES (7.x only, not
+# with MM_TESTS: the categories of run_vmtests.sh to run; "all" for every
+# one, "-c mm"; default: those that unmap, zap, move, remap,
+# write-protect, reap, migrate or collapse user memory, the paths the
+# fixes touch - see DEFAULT_CATEGORIES; left out: hugetlb, ksm, huge
+# address spaces, compaction, in-kernel test modules (vmalloc, hmm,
 # page_frag), memory failure, pkeys, memfd_secret, mdwe, pfnmap, which
 # take no path the fixes change or need hardware and modules the guest
 # lacks).  6.1's run_vmtests.sh has no categories: it runs whole.
+#
+# The kernel logs are compared the same way (scripts/klog.py compare): a
+# report with the fixes fails unless the run without them has it too (the
+# tree's own bugs, which a test may provoke: 6.1.192's hugetlb_split()
+# asserts an i_mmap_rwsem __vma_adjust() takes only after it); those are
+# named in <result>.  Each boot copies the install into a tmpfs of the
+# guest and runs it there, in VNG_MEMORY (default 4G).
 #
 # A test is a run_test of run_vmtests.sh: its "running <command>" title
 # (framed by dashes) and the [PASS], [FAIL] or [SKIP] that follows; both
@@ -92,6 +102,20 @@ judge() {
 		tee "$result"
 }
 
+# categories <run_vmtests.sh>: its categories (CATEGORY="..."), sorted,
+# one line.
+categories() {
+	sed -n 's/.*CATEGORY="\([a-z_-]*\)".*/\1/p' "$1" | sort -u | xargs
+}
+
+if [[ ${1:-} == categories ]]; then
+	[[ $# -eq 2 ]] || die "usage: $0 categories <tree>"
+	[[ -f $2/tools/testing/selftests/mm/run_vmtests.sh ]] ||
+		die "$2 has no tools/testing/selftests/mm/run_vmtests.sh (the 7.x collection)"
+	categories "$2/tools/testing/selftests/mm/run_vmtests.sh"
+	exit
+fi
+
 if [[ ${1:-} == judge ]]; then
 	[[ $# -eq 4 ]] || die "usage: $0 judge <log with> <log without> <result>"
 	[[ -f $2 && -f $3 ]] || die "no such log: $2 or $3"
@@ -111,23 +135,28 @@ elif [[ -f $sel/vm/run_vmtests.sh ]]; then
 else
 	die "$tree has no tools/testing/selftests/{mm,vm}/run_vmtests.sh"
 fi
-MM_TESTS=${MM_TESTS:--c $col}
 DEFAULT_CATEGORIES="mmap mremap mlock gup_test userfaultfd madv_guard madv_populate process_madv process_mrelease vma_merge soft_dirty pagemap cow thp migration mkdirty rmap"
 if [[ $col == vm ]]; then
 	[[ -z ${MM_CATEGORIES:-} ]] ||
 		die "MM_CATEGORIES: the vm collection's run_vmtests.sh (6.1) has no categories; it runs whole"
-	items=
+	MM_TESTS=${MM_TESTS:--c $col}
+elif [[ -n ${MM_TESTS:-} ]]; then
+	[[ -z ${MM_CATEGORIES:-} ]] || die "MM_TESTS and MM_CATEGORIES: give one of them, not both"
 else
-	known=$(sed -n 's/.*CATEGORY="\([a-z_-]*\)".*/\1/p' "$sel/$col/run_vmtests.sh" | sort -u | xargs)
+	# Each category is a test of the runner: ksft_<category>.sh.
+	known=$(categories "$sel/$col/run_vmtests.sh")
 	MM_CATEGORIES=${MM_CATEGORIES:-$DEFAULT_CATEGORIES}
 	if [[ $MM_CATEGORIES == all ]]; then
-		items=default
+		MM_TESTS="-c $col"
 	else
+		MM_TESTS=
 		for c in $MM_CATEGORIES; do
 			[[ " $known " == *" $c "* ]] ||
 				die "MM_CATEGORIES: '$c' is not a category of $sel/$col/run_vmtests.sh ($known)"
+			[[ -f $sel/$col/ksft_${c//-/_}.sh ]] ||
+				die "MM_CATEGORIES: category '$c' has no runner test $sel/$col/ksft_${c//-/_}.sh"
+			MM_TESTS+="${MM_TESTS:+ }-t $col:ksft_${c//-/_}.sh"
 		done
-		items=$MM_CATEGORIES
 	fi
 fi
 [[ $MM_TESTS =~ ^(-[ct]\ $col(:[a-z0-9_.-]+)?)(\ -[ct]\ $col(:[a-z0-9_.-]+)?)*$ ]] ||
@@ -157,6 +186,10 @@ make -C "$sel" TARGETS=$col O="$work/build" KHDR_INCLUDES="-isystem $work/usr/in
 	{ tail -n 30 "$work/build.log" >&2; die "the $col selftests do not build (log: $work/build.log)"; }
 [[ -x $work/kselftest/run_kselftest.sh && -f $work/kselftest/$col/run_vmtests.sh ]] ||
 	die "the install has no run_kselftest.sh or $col/run_vmtests.sh (log: $work/build.log)"
+for t in $MM_TESTS; do
+	[[ $t != "$col:"* ]] || grep -qxF "$t" "$work/kselftest/kselftest-list.txt" ||
+		die "MM_TESTS: $t is not a test of the install (kselftest-list.txt)"
+done
 nprog=$(find "$work/kselftest/$col" -maxdepth 1 -type f -executable | wc -l)
 log "$nprog programs and scripts installed in $work/kselftest/$col"
 sed -i "s/^timeout=.*/timeout=$MM_TIMEOUT/" "$work/kselftest/$col/settings"
@@ -168,19 +201,19 @@ else
 	nsel=$((nsel / 2))
 fi
 
-# One boot per kernel, the same install: the tests write in their
-# directory (6.1's run_vmtests.sh mounts hugetlbfs at ./huge), so each
-# boot gets a fresh copy.
+# One boot per kernel, the same install, copied into a tmpfs of the guest
+# and run there: the tests write in their directory (6.1's run_vmtests.sh
+# mounts hugetlbfs at ./huge, soft-dirty maps a file of "." MAP_SHARED,
+# which the host directory shared over 9p cannot give).  VNG_MEMORY
+# (default 4G): mremap_test maps 2 GiB regions, refused (ENOMEM) in 2G.
+VNG_MEMORY=${VNG_MEMORY:-4G}
+export VNG_MEMORY
 run_on() {
-	local name=$1 kernel=$2 rc=0
-	rm -rf "$work/run-$name"
-	cp -a "$work/kselftest" "$work/run-$name"
-	local envp=
-	[[ -z $items ]] || envp="VM_SELFTEST_ITEMS='$items' "
-	log "$name: booting $(basename "$kernel"): run_kselftest.sh $MM_TESTS${items:+ (run_vmtests.sh categories: $items)}"
-	VNG_CONSOLE=$art/$name.console.log VNG_OPTS="${VNG_OPTS:-} --user root" \
-		VNG_RWDIRS="${VNG_RWDIRS:-} $work/run-$name" VNG_TIMEOUT=$((MM_TIMEOUT * nsel + 600)) \
-		"$here/vng-run.sh" "$kernel" "cd $work/run-$name && $envp./run_kselftest.sh $MM_TESTS 2>&1 | cat" \
+	local name=$1 kernel=$2 rc=0 dir=/tmp/mm-selftests
+	log "$name: booting $(basename "$kernel") ($VNG_MEMORY): run_kselftest.sh $MM_TESTS"
+	VNG_CONSOLE=$art/$name.console.log VNG_OPTS="${VNG_OPTS:-} --user root" VNG_TIMEOUT=$((MM_TIMEOUT * nsel + 600)) \
+		"$here/vng-run.sh" "$kernel" "mkdir -p $dir && mount -t tmpfs mm-selftests $dir && cp -a $work/kselftest/. $dir/ &&
+			cd $dir && ./run_kselftest.sh $MM_TESTS 2>&1 | cat" \
 		>"$art/$name.log" 2>&1 || rc=$?
 	grep -q 'vng-run: guest command starting' "$art/$name.log" ||
 		die "$name: the guest did not start the tests (vng exit status $rc; log: $art/$name.log)"
@@ -192,15 +225,27 @@ run_on with "$with"
 
 rc=0
 judge "$art/with.log" "$art/without.log" "$result" || rc=$?
-# The kernel logs: a report with the fixes fails (the one without them is
-# quoted beside it, to tell a test that provokes one from a regression).
-klog_rc=$(klog_judge "$art/with.console.log" "$art/klog.txt")
+# The kernel logs: a report with the fixes that the run without them does
+# not have fails, quoted (scripts/klog.py compare); one it has too comes
+# from the tree or the tests, not from the fixes: listed, in the result.
+klog_rc=0
+python3 "$here/klog.py" compare "$art/with.console.log" "$art/without.console.log" >"$art/klog.txt" || klog_rc=$?
 klog_judge "$art/without.console.log" "$art/klog-without.txt" >/dev/null
 cat "$art/klog.txt" >&2
-if ((klog_rc != 0)); then
-	echo "without the fixes:" >&2
-	cat "$art/klog-without.txt" >&2
-	echo "mm-selftests: FAIL: the kernel log of the run with the fixes has a report (quoted above)" | tee -a "$result"
+case $klog_rc in
+0) ;;
+1)
+	echo "mm-selftests: FAIL: the kernel log of the run with the fixes has a report the run without them has not (quoted above)" |
+		tee -a "$result"
 	exit 1
+	;;
+*) die "cannot compare the kernel logs $art/with.console.log and $art/without.console.log" ;;
+esac
+nold=$(grep -c '^klog: .*, also without the change' "$art/klog.txt" || true)
+if ((nold > 0)); then
+	echo "mm-selftests: the kernel logs: $nold report(s) with the fixes, each also without them ($(sed -n 's/^klog: .*, also without the change ([0-9]* in [^)]*): //p' "$art/klog.txt" | sort | uniq -c | awk '{ c = $1; $1 = ""; printf "%s%s x%s", s, substr($0, 2), c; s = "; " }')); none new" |
+		tee -a "$result"
+else
+	echo "mm-selftests: the kernel log with the fixes is clean" | tee -a "$result"
 fi
 exit "$rc"
