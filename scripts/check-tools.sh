@@ -219,6 +219,37 @@ expect "a mutant's soak that stopped without a report: an error" 1 "did not fini
 soak_case art/soak.conf 's/^expect=pass$/expect=fail:fsx/' \
 	"the fsx control whose corrupted run passed: the harness would miss it" 1 "was not reported as failed"
 
+log "mm selftests' pass-set comparison (mm-selftests.sh judge) and kernel log comparison (klog.py compare):"
+M=$J/mm-selftests
+mj() {
+	rm -rf "$T/mm"
+	"$here/mm-selftests.sh" judge "$1" "$2" "$T/mm/summary.txt"
+}
+expect "a recorded pair (6.1 debug kernel without and with the fixes): passes" 0 \
+	"every test that passed without the fixes passed with them" mj "$M/with.log" "$M/without.log"
+# shellcheck disable=SC2016 # a sed address, not a shell expansion
+edit mm-regress.log "$M/with.log" '/^# running \.\/mremap_dontunmap$/,/^# \[PASS\]$/s/^# \[PASS\]$/# [FAIL]/'
+expect "a test that passed without the fixes fails with them: fails, named" 1 \
+	"not with them: ./mremap_dontunmap (FAIL)" mj "$T/mm-regress.log" "$M/without.log"
+# shellcheck disable=SC2016 # a sed address, not a shell expansion
+edit mm-died.log "$M/with.log" '/^# running \.\/madv_populate$/,$d'
+expect "a run with the fixes cut short (the guest died): the tests not run fail, named" 1 \
+	"./madv_populate (MISSING)" mj "$T/mm-died.log" "$M/without.log"
+edit mm-none.log "$M/without.log" '/^# running /d'
+expect "a run without the fixes with no result: an error, not a pass" 1 "nothing to compare against" \
+	mj "$M/with.log" "$T/mm-none.log"
+kc() {
+	python3 "$here/klog.py" compare "$@"
+}
+expect "kernel logs whose reports are all in the run without the fixes: no new report, listed" 0 \
+	"also without the change" kc "$M/with.console.log" "$M/without.console.log"
+# shellcheck disable=SC2016 # a sed address, not a shell expansion
+edit mm-kasan.log "$M/with.console.log" '/vng-run: guest command starting/a [  77.123456] BUG: KASAN: use-after-free in zap_pte_range+0x1b2/0x9c0'
+expect "a report with the fixes the run without them has not: fails, quoted" 1 \
+	"NEW (not in" kc "$T/mm-kasan.log" "$M/without.console.log"
+expect "the reports of the run without the fixes, judged against a clean log: new" 1 \
+	"kernel report(s) in" kc "$M/without.console.log" "$J/klog/clean-console.log"
+
 log "kselftest runner results (ksft_result of lib.sh):"
 # kr_status <log> <program>: the status ksft_result reads and the program's
 # own output, as the host scripts judge them.

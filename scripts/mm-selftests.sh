@@ -35,7 +35,7 @@
 # tree's own bugs, which a test may provoke: 6.1.192's hugetlb_split()
 # asserts an i_mmap_rwsem __vma_adjust() takes only after it); those are
 # named in <result>.  Each boot copies the install into a tmpfs of the
-# guest and runs it there, in VNG_MEMORY (default 4G).
+# guest and runs it there, in MM_MEMORY (default 4G).
 #
 # A test is a run_test of run_vmtests.sh: its "running <command>" title
 # (framed by dashes) and the [PASS], [FAIL] or [SKIP] that follows; both
@@ -126,6 +126,8 @@ fi
 [[ $# -eq 6 ]] || die "usage: $0 <tree> <headers build dir> <kernel with> <kernel without> <workdir> <result> | judge <log with> <log without> <result>"
 tree=$1 hdrbuild=$2 with=$3 without=$4 work=$5 result=$6
 MM_TIMEOUT=${MM_TIMEOUT:-3600}
+MM_MEMORY=${MM_MEMORY:-4G}
+[[ $MM_MEMORY =~ ^[1-9][0-9]*[MG]$ ]] || die "MM_MEMORY must be a size like 4G or 3072M (got '$MM_MEMORY')"
 [[ $MM_TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "MM_TIMEOUT must be a positive number of seconds (got '$MM_TIMEOUT')"
 sel=$tree/tools/testing/selftests
 if [[ -f $sel/mm/run_vmtests.sh ]]; then
@@ -204,9 +206,10 @@ fi
 # One boot per kernel, the same install, copied into a tmpfs of the guest
 # and run there: the tests write in their directory (6.1's run_vmtests.sh
 # mounts hugetlbfs at ./huge, soft-dirty maps a file of "." MAP_SHARED,
-# which the host directory shared over 9p cannot give).  VNG_MEMORY
-# (default 4G): mremap_test maps 2 GiB regions, refused (ENOMEM) in 2G.
-VNG_MEMORY=${VNG_MEMORY:-4G}
+# which the host directory shared over 9p cannot give).  MM_MEMORY (the
+# guest's memory, default 4G, not the 2G of the other steps): mremap_test
+# maps 2 GiB regions, refused (ENOMEM) in 2G.
+VNG_MEMORY=$MM_MEMORY
 export VNG_MEMORY
 run_on() {
 	local name=$1 kernel=$2 rc=0 dir=/tmp/mm-selftests
