@@ -51,15 +51,30 @@ here=$(dirname "$(realpath "$0")")
 
 # results <runner log> <tsv>: the tests of run_vmtests.sh in the log
 # (any depth of the runners' "# "), one line each: command, PASS|FAIL|SKIP,
-# or NONE when the run ended before its result (a timeout, a crash).
+# or NONE when the run ended before its result (a timeout, a crash).  A
+# [PASS] whose kselftest programs' "Totals:" lines count no pass, no
+# failure and a skip is a SKIP: the program ran none of its tests (7.x's
+# gup_test without /sys/kernel/debug/gup_test exits 0 so).
 results() {
 	awk '
 		{ sub(/^(# )+/, ""); sub(/^#$/, "") }
 		/^running / && prev ~ /^-+$/ && length(prev) == length($0) {
 			if (cur != "") out()
-			cur = substr($0, 9); res = "NONE"
+			cur = substr($0, 9); res = "NONE"; tot = kpass = kfail = kskip = 0
 		}
-		cur != "" && /^\[(PASS|FAIL|SKIP)\]$/ { res = substr($0, 2, 4) }
+		cur != "" && /^Totals: pass:[0-9]+ fail:[0-9]+ / {
+			tot++
+			for (i = 2; i <= NF; i++) {
+				split($i, kv, ":")
+				if (kv[1] == "pass" || kv[1] == "xpass") kpass += kv[2]
+				else if (kv[1] == "fail" || kv[1] == "error") kfail += kv[2]
+				else if (kv[1] == "skip") kskip += kv[2]
+			}
+		}
+		cur != "" && /^\[(PASS|FAIL|SKIP)\]$/ {
+			res = substr($0, 2, 4)
+			if (res == "PASS" && tot && !kpass && !kfail && kskip) res = "SKIP"
+		}
 		{ prev = $0 }
 		function out(   k) {
 			k = cur; n[k]++
