@@ -22,11 +22,13 @@ process name, addresses and offsets: "WARNING: at include/linux/fs.h:509
 hugetlb_split", "BUG: KASAN: use-after-free in zap_pte_range") is also in
 the reference is there without the change: listed as such, quoted; any
 other report is new and fails (exit status 1).  Exit status 0 when every
-report of <log> is in the reference too.
+report of <log> is in the reference too; the last line then names each
+signature with its count ("<signature> xN; ...").
 """
 
 import re
 import sys
+from collections import Counter
 
 QUOTE = 40
 
@@ -100,29 +102,33 @@ def read(path):
         return None
 
 
+def quote(head, quoted):
+    print(head)
+    for line in quoted:
+        print(f'    {line}')
+
+
 def compare(path, ref):
     lines, ref_lines = read(path), read(ref)
     if lines is None or ref_lines is None:
         return 2
-    known = {}
-    for _, _, quoted in reports(ref_lines):
-        known[signature(quoted[0])] = known.get(signature(quoted[0]), 0) + 1
-    new, old = 0, 0
+    known = Counter(signature(quoted[0]) for _, _, quoted in reports(ref_lines))
+    new, old = 0, Counter()
     for name, lineno, quoted in reports(lines):
         sig = signature(quoted[0])
         if sig in known:
-            old += 1
+            old[sig] += 1
             print(f'klog: {path}:{lineno}: {name}, also without the change ({known[sig]} in {ref}): {sig}')
             continue
         new += 1
-        print(f'klog: {path}:{lineno}: {name}, NEW (not in {ref}):')
-        for line in quoted:
-            print(f'    {line}')
+        quote(f'klog: {path}:{lineno}: {name}, NEW (not in {ref}):', quoted)
+    nold = sum(old.values())
     if new:
-        print(f'klog: FAIL: {new} kernel report(s) in {path} that {ref} does not have ({old} it has too)')
+        print(f'klog: FAIL: {new} kernel report(s) in {path} that {ref} does not have ({nold} it has too)')
         return 1
-    if old:
-        print(f'klog: no new report: {old} report(s) in {path}, each also in {ref} (listed above)')
+    if nold:
+        groups = '; '.join(f'{sig} x{n}' for sig, n in sorted(old.items()))
+        print(f'klog: no new report: {nold} report(s) in {path}, each also in {ref}: {groups}')
     else:
         print(f'klog: clean: {path}, {len(lines)} lines, no report')
     return 0
@@ -131,18 +137,13 @@ def compare(path, ref):
 def judge(paths):
     total, nlines = 0, 0
     for path in paths:
-        try:
-            with open(path, encoding='utf-8', errors='replace') as f:
-                lines = [line.rstrip('\n') for line in f]
-        except OSError as e:
-            print(f'klog: error: cannot read {path}: {e}', file=sys.stderr)
+        lines = read(path)
+        if lines is None:
             return 2
         nlines += len(lines)
         for name, lineno, quoted in reports(lines):
             total += 1
-            print(f'klog: {path}:{lineno}: {name}:')
-            for line in quoted:
-                print(f'    {line}')
+            quote(f'klog: {path}:{lineno}: {name}:', quoted)
     if total:
         print(f'klog: FAIL: {total} kernel report(s) in {len(paths)} log(s)')
         return 1

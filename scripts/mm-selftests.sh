@@ -41,7 +41,8 @@
 # (framed by dashes) and the [PASS], [FAIL] or [SKIP] that follows; both
 # versions print them.  Kept next to <result>: <kernel>.log (the guest's
 # output), <kernel>.console.log, <kernel>.tsv (test, result), compare.tsv
-# (test, without, with), klog.txt.
+# (test, without, with), klog.txt (the comparison), klog-without.txt (the
+# reports of the run without the fixes, quoted whole).
 
 set -euo pipefail
 PROG=mm-selftests
@@ -170,9 +171,9 @@ else
 		for c in $MM_CATEGORIES; do
 			[[ " $known " == *" $c "* ]] ||
 				die "MM_CATEGORIES: '$c' is not a category of $sel/$col/run_vmtests.sh ($known)"
-			[[ -f $sel/$col/ksft_${c//-/_}.sh ]] ||
-				die "MM_CATEGORIES: category '$c' has no runner test $sel/$col/ksft_${c//-/_}.sh"
-			MM_TESTS+="${MM_TESTS:+ }-t $col:ksft_${c//-/_}.sh"
+			t=ksft_${c//-/_}.sh
+			[[ -f $sel/$col/$t ]] || die "MM_CATEGORIES: category '$c' has no runner test $sel/$col/$t"
+			MM_TESTS+="${MM_TESTS:+ }-t $col:$t"
 		done
 	fi
 fi
@@ -259,10 +260,10 @@ case $klog_rc in
 	;;
 *) die "cannot compare the kernel logs $art/with.console.log and $art/without.console.log" ;;
 esac
-nold=$(grep -c '^klog: .*, also without the change' "$art/klog.txt" || true)
-if ((nold > 0)); then
-	echo "mm-selftests: the kernel logs: $nold report(s) with the fixes, each also without them ($(sed -n 's/^klog: .*, also without the change ([0-9]* in [^)]*): //p' "$art/klog.txt" | sort | uniq -c | awk '{ c = $1; $1 = ""; printf "%s%s x%s", s, substr($0, 2), c; s = "; " }')); none new" |
-		tee -a "$result"
+# klog.py's last line: "... each also in <ref>: <signature> xN; ...".
+same=$(sed -n 's/^klog: no new report: \([0-9]*\) report(s) in .*, each also in .*\/without\.console\.log: /\1 report(s) with the fixes, each also without them (/p' "$art/klog.txt")
+if [[ -n $same ]]; then
+	echo "mm-selftests: the kernel logs: $same); none new" | tee -a "$result"
 else
 	echo "mm-selftests: the kernel log with the fixes is clean" | tee -a "$result"
 fi
