@@ -249,6 +249,16 @@ expect "a report with the fixes the run without them has not: fails, quoted" 1 \
 	"NEW (not in" kc "$T/mm-kasan.log" "$M/without.console.log"
 expect "the reports of the run without the fixes, judged against a clean log: new" 1 \
 	"kernel report(s) in" kc "$M/without.console.log" "$J/klog/clean-console.log"
+# shellcheck disable=SC2016 # a sed address, not a shell expansion
+edit lockup-without.log "$J/klog/clean-console.log" '200a [ 1401.011215] watchdog: BUG: soft lockup - CPU#2 stuck for 22s! [khugepaged:3558]'
+# shellcheck disable=SC2016 # a sed address, not a shell expansion
+edit lockup-with.log "$J/klog/clean-console.log" '200a [  977.402113] watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [khugepaged:3601]'
+expect "the same report in both boots, other PID, CPU and time: known, not new" 0 \
+	"also without the change" kc "$T/lockup-with.log" "$T/lockup-without.log"
+# shellcheck disable=SC2016 # a sed address, not a shell expansion
+edit lockup-other.log "$J/klog/clean-console.log" '200a [  977.402113] watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [kcompactd0:52]'
+expect "a soft lockup of another task than the one without the fixes: new" 1 \
+	"NEW (not in" kc "$T/lockup-other.log" "$T/lockup-without.log"
 
 log "kselftest runner results (ksft_result of lib.sh):"
 # kr_status <log> <program>: the status ksft_result reads and the program's

@@ -18,8 +18,10 @@ least one report; 2: a log cannot be read.
 compare: the reports of <log> against those of <reference log>, a run of
 the same tests on the kernel without the change under test.  A report of
 <log> whose signature (its first line without the time stamp, CPU, PID,
-process name, addresses and offsets: "WARNING: at include/linux/fs.h:509
-hugetlb_split", "BUG: KASAN: use-after-free in zap_pte_range") is also in
+process name, addresses and offsets, a lockup's duration: "WARNING: at
+include/linux/fs.h:509 hugetlb_split", "BUG: KASAN: use-after-free in
+zap_pte_range", "INFO: task khugepaged blocked for more than 120 seconds.",
+"watchdog: BUG: soft lockup - CPU# stuck for Ns! [khugepaged]") is also in
 the reference is there without the change: listed as such, quoted; any
 other report is new and fails (exit status 1).  Exit status 0 when every
 report of <log> is in the reference too; the last line then names each
@@ -87,6 +89,13 @@ def signature(line):
     line = re.sub(r'^\s*(<\d+>)?\[\s*[\d.]+\]\s*', '', line)
     line = re.sub(r'\bCPU: \d+ PID: \d+ ', '', line)
     line = re.sub(r'\bin process \S+', 'in process', line)
+    # "task khugepaged:3558 blocked", "[khugepaged:3558]": the command kept,
+    # not its PID; "CPU#2 stuck for 22s": neither the CPU nor the time.
+    line = re.sub(r'\b(task \S+):\d+\b', r'\1', line)
+    line = re.sub(r'\[(\S+):\d+\]', r'[\1]', line)
+    line = re.sub(r'\bCPU#\d+', 'CPU#', line)
+    line = re.sub(r'\bstuck for \d+s\b', 'stuck for Ns', line)
+    line = re.sub(r'\b(pid|Pid|PID):\s*\d+', r'\1:', line)
     line = re.sub(r'\+0x[0-9a-f]+/0x[0-9a-f]+', '', line)
     line = re.sub(r'\b(0x)?[0-9a-f]{8,}\b', '', line)
     line = re.sub(r'\b(pfn|pte|pmd|pud|addr):\s*\S+', r'\1:', line)
