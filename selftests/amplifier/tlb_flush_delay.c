@@ -37,6 +37,12 @@
  * exist at that point, so the page dropped holds the last value written
  * and the fault reads it back: again timing, not correctness.
  *
+ * With count_symbol set at load time (the benchmark, selftests/zap_bench.c:
+ * "tlb_flush_rmaps"), it counts that function's calls by target_tgid in
+ * count_hits, without delay; count_hits reads -1 when the kernel has no
+ * such function to probe (stock 6.1 has no tlb_flush_rmaps()), which is
+ * not an error.
+ *
  * The code under test is not modified: these are kprobes.  Nothing happens
  * while target_tgid is 0; the selftest writes its own PID there.
  */
@@ -71,11 +77,16 @@ static unsigned long fault_addr;
 module_param(fault_addr, ulong, 0644);
 MODULE_PARM_DESC(fault_addr, "page whose faults by target_tgid are delayed too (0: none)");
 
+static char *count_symbol = "";
+module_param(count_symbol, charp, 0444);
+MODULE_PARM_DESC(count_symbol, "function whose calls by target_tgid are counted in count_hits (default: none)");
+
 static atomic_long_t hits = ATOMIC_LONG_INIT(0);
 static atomic_long_t batch_hits = ATOMIC_LONG_INIT(0);
 static atomic_long_t fault_hits = ATOMIC_LONG_INIT(0);
+static atomic_long_t count_hits = ATOMIC_LONG_INIT(-1);
 
-/* Read-only counters: hits, batch_hits, fault_hits. */
+/* Read-only counters: hits, batch_hits, fault_hits, count_hits. */
 static int counter_get(char *buf, const struct kernel_param *kp)
 {
 	return sysfs_emit(buf, "%ld\n", atomic_long_read((atomic_long_t *)kp->arg));
@@ -90,6 +101,8 @@ module_param_cb(batch_hits, &counter_ops, &batch_hits, 0444);
 MODULE_PARM_DESC(batch_hits, "number of pending batched (reclaim) flushes delayed so far");
 module_param_cb(fault_hits, &counter_ops, &fault_hits, 0444);
 MODULE_PARM_DESC(fault_hits, "number of faults delayed so far");
+module_param_cb(count_hits, &counter_ops, &count_hits, 0444);
+MODULE_PARM_DESC(count_hits, "calls of count_symbol by target_tgid so far (-1: not probed)");
 
 static bool targeted(void)
 {
@@ -145,6 +158,13 @@ static int fault_delay_pre(struct kprobe *kp, struct pt_regs *regs)
 	return 0;
 }
 
+static int count_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	if (targeted())
+		atomic_long_inc(&count_hits);
+	return 0;
+}
+
 static struct kprobe tlb_flush_delay_kp = {
 	.pre_handler = tlb_flush_delay_pre,
 };
@@ -157,6 +177,11 @@ static struct kprobe fault_delay_kp = {
 	.symbol_name = "handle_mm_fault",
 	.pre_handler = fault_delay_pre,
 };
+
+static struct kprobe count_kp = {
+	.pre_handler = count_pre,
+};
+static bool counting;
 
 static int __init tlb_flush_delay_init(void)
 {
@@ -181,6 +206,15 @@ static int __init tlb_flush_delay_init(void)
 		pr_err("tlb_flush_delay: cannot probe handle_mm_fault: %d\n", ret);
 		goto out_batch;
 	}
+	if (*count_symbol) {
+		count_kp.symbol_name = count_symbol;
+		if (register_kprobe(&count_kp)) {
+			pr_info("tlb_flush_delay: no %s to count\n", count_symbol);
+		} else {
+			atomic_long_set(&count_hits, 0);
+			counting = true;
+		}
+	}
 	pr_info("tlb_flush_delay: delaying %s%s%s by %u us for target_tgid\n",
 		symbol, *batch_symbol ? " and " : "", batch_symbol, delay_us);
 	return 0;
@@ -195,6 +229,8 @@ out_flush:
 
 static void __exit tlb_flush_delay_exit(void)
 {
+	if (counting)
+		unregister_kprobe(&count_kp);
 	unregister_kprobe(&fault_delay_kp);
 	if (*batch_symbol)
 		unregister_kprobe(&batch_delay_kp);

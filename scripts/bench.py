@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""The benchmark's judge: zap_bench figures side by side, and the criteria.
+
+    bench.py [--tsv F] [--table F] [--result F] [--pair FIXED=UNFIXED]...
+             [--mutant MUTANT=UNFIXED]... LABEL=LOG...
+
+Each LOG is a guest log of selftests/run_zap_bench.sh: a counting run (the
+amplifier's counters) or a time-only run under QEMU -icount (one or more
+rounds); a label may have one of each.  Figures are per repetition.
+
+Criteria, for each --pair (the kernel with the fixes against the same kernel
+without them), on the counting runs (ext4 and memfd alike):
+  - TLB flushes (flush_tlb_mm_range() calls) equal on W1-W5, W7, W8;
+  - W6 (anonymous then file memory in one munmap): at most one more per
+    PTE table of the file mapping;
+  - W9 (MADV_PAGEOUT): flushes and batched (reclaim) flushes together at
+    most one more per SWAP_CLUSTER_MAX (32) pages;
+  - TLB shootdown IPIs: at most 5 % + 2 more than without the fixes;
+and on the -icount runs, instructions per repetition with/without at most
+1.03 on W1 and W3 and 1.01 on W8, unless the spread of the rounds is larger
+than the effect (then reported as such, not judged).  A --mutant (the perf
+mutant) must fail at least one flush criterion against its kernel.
+
+Exit status 0: every criterion holds and every mutant fails; 1: not; 2: bad
+input (a log without figures, a label without a log).
+"""
+
+import argparse
+import math
+import re
+import sys
+from collections import defaultdict
+
+SWAP_CLUSTER_MAX = 32
+EQUAL = ('W1', 'W2', 'W3', 'W4', 'W5', 'W7', 'W8')
+INSN_LIMITS = {'W1': 1.03, 'W3': 1.03, 'W8': 1.01}
+FIELDS = ('reps', 'pages', 'tables', 'flushes', 'batched', 'rmaps', 'ipis', 'faults', 'ns',
+          'zap_ns')
+LINE = re.compile(r'^zapbench: (W\d) (\S+) (reps=.*) verified$')
+SKIP = re.compile(r'^zapbench: (W\d) skipped: (.*)$')
+
+
+def error(msg):
+    print(f'bench: error: {msg}', file=sys.stderr)
+    sys.exit(2)
+
+
+def parse(path):
+    """(kind, rows, skipped): rows are dicts; kind counts or icount."""
+    try:
+        with open(path, encoding='utf-8', errors='replace') as f:
+            lines = f.read().splitlines()
+    except OSError as e:
+        error(f'cannot read {path}: {e}')
+    kind = 'counts' if any('counters' in l and l.startswith('run_zap_bench:') for l in lines) \
+        else 'icount'
+    rows, skipped, rnd = [], {}, 1
+    for line in lines:
+        m = re.match(r'^zapbench-round: (\d+)$', line)
+        if m:
+            rnd = int(m.group(1))
+            continue
+        m = SKIP.match(line)
+        if m:
+            skipped[m.group(1)] = m.group(2)
+            continue
+        m = LINE.match(line)
+        if not m:
+            continue
+        row = {'workload': m.group(1), 'backing': m.group(2), 'round': rnd}
+        for kv in m.group(3).split():
+            k, v = kv.split('=', 1)
+            row[k] = None if v == 'none' else float(v)
+        rows.append(row)
+    if not rows:
+        error(f'{path} has no zapbench figures (did the run finish?)')
+    return kind, rows, skipped
+
+
+def mean(xs):
+    return sum(xs) / len(xs)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--tsv')
+    ap.add_argument('--table')
+    ap.add_argument('--result')
+    ap.add_argument('--pair', action='append', default=[])
+    ap.add_argument('--mutant', action='append', default=[])
+    ap.add_argument('logs', nargs='+', metavar='LABEL=LOG')
+    a = ap.parse_args()
+
+    counts, icount, skipped, order = {}, {}, defaultdict(dict), []
+    for spec in a.logs:
+        label, sep, path = spec.partition('=')
+        if not sep or not label:
+            error(f'bad log {spec!r} (want LABEL=LOG)')
+        kind, rows, skip = parse(path)
+        (counts if kind == 'counts' else icount)[label] = rows
+        skipped[label].update(skip)
+        if label not in order:
+            order.append(label)
+    pairs = []
+    for spec, mutant in [(p, False) for p in a.pair] + [(m, True) for m in a.mutant]:
+        f, sep, u = spec.partition('=')
+        if not sep or f not in counts or u not in counts:
+            error(f'--{"mutant" if mutant else "pair"} {spec}: both labels need a counting run')
+        pairs.append((f, u, mutant))
+
+    if a.tsv:
+        with open(a.tsv, 'w', encoding='utf-8') as t:
+            t.write('\t'.join(('kernel', 'run', 'round', 'workload', 'backing') + FIELDS) + '\n')
+            for kind, runs in (('counts', counts), ('icount', icount)):
+                for label, rows in runs.items():
+                    for r in rows:
+                        vals = ['' if r.get(k) is None else f'{r[k]:g}' for k in FIELDS]
+                        t.write('\t'.join([label, kind, str(r['round']), r['workload'],
+                                           r['backing']] + vals) + '\n')
+
+    # Per label: (workload, backing) -> counting row; icount -> list of ns.
+    cnt = {l: {(r['workload'], r['backing']): r for r in rows} for l, rows in counts.items()}
+    ins = {}
+    for l, rows in icount.items():
+        d = defaultdict(list)
+        for r in rows:
+            d[(r['workload'], r['backing'])].append(r['ns'])
+        ins[l] = d
+    keys = sorted({k for d in cnt.values() for k in d} | {k for d in ins.values() for k in d})
+
+    table = []
+    head = f'{"workload":<12}' + ''.join(f'{l:>34}' for l in order)
+    table.append('flushes / batched / tlb_flush_rmaps / TLB IPIs / faults, per repetition')
+    table.append(head)
+    for k in keys:
+        cells = []
+        for l in order:
+            r = cnt.get(l, {}).get(k)
+            if r is None:
+                cells.append(f'{"-":>34}')
+                continue
+            rm = '-' if r.get('rmaps') is None else f'{r["rmaps"]:g}'
+            ip = '-' if r.get('ipis') is None else f'{r["ipis"]:g}'
+            cells.append(f'{r["flushes"]:g} / {r["batched"]:g} / {rm} / {ip} / {r["faults"]:g}'
+                         .rjust(34))
+        table.append(f'{k[0] + " " + k[1]:<12}' + ''.join(cells))
+    if ins:
+        table.append('')
+        table.append('instructions per repetition (QEMU -icount shift=0): mean of the rounds, '
+                     '(max-min)/mean')
+        table.append(f'{"workload":<12}' + ''.join(f'{l:>34}' for l in order))
+        for k in keys:
+            cells = []
+            for l in order:
+                xs = ins.get(l, {}).get(k)
+                if not xs:
+                    cells.append(f'{"-":>34}')
+                    continue
+                m = mean(xs)
+                cells.append(f'{m:,.0f} ({(max(xs) - min(xs)) / m:.2%}, {len(xs)} rounds)'.rjust(34))
+            table.append(f'{k[0] + " " + k[1]:<12}' + ''.join(cells))
+        for l in order:
+            for w, why in sorted(skipped[l].items()):
+                table.append(f'{l}: {w} not measured: {why}')
+    text = '\n'.join(table)
+    print(text)
+    if a.table:
+        with open(a.table, 'w', encoding='utf-8') as t:
+            t.write(text + '\n')
+
+    failures, notes, mutant_caught = [], [], {}
+    for f, u, mutant in pairs:
+        bad = []
+        for k in keys:
+            rf, ru = cnt[f].get(k), cnt[u].get(k)
+            if rf is None or ru is None:
+                continue
+            w, name = k[0], f'{k[0]} {k[1]}'
+            if w in EQUAL and rf['flushes'] != ru['flushes']:
+                bad.append(f'{name}: {rf["flushes"]:g} flushes with, {ru["flushes"]:g} without '
+                           '(must be equal)')
+            if w == 'W6' and rf['flushes'] > ru['flushes'] + rf['tables']:
+                bad.append(f'{name}: {rf["flushes"]:g} flushes with, {ru["flushes"]:g} without '
+                           f'(at most one more per file PTE table: {ru["flushes"] + rf["tables"]:g})')
+            if w == 'W9':
+                allowed = ru['flushes'] + ru['batched'] + math.ceil(rf['pages'] / SWAP_CLUSTER_MAX)
+                if rf['flushes'] + rf['batched'] > allowed:
+                    bad.append(f'{name}: {rf["flushes"]:g}+{rf["batched"]:g} flushes with, '
+                               f'{ru["flushes"]:g}+{ru["batched"]:g} without (at most {allowed:g})')
+            if rf.get('ipis') is not None and ru.get('ipis') is not None and \
+                    rf['ipis'] > ru['ipis'] * 1.05 + 2:
+                bad.append(f'{name}: {rf["ipis"]:g} TLB IPIs with, {ru["ipis"]:g} without '
+                           '(at most 5 % + 2 more)')
+        if mutant:
+            mutant_caught[f] = bad
+            continue
+        failures += [f'{f} vs {u}: {b}' for b in bad]
+        for w, limit in INSN_LIMITS.items():
+            for k in keys:
+                if k[0] != w or not ins.get(f, {}).get(k) or not ins.get(u, {}).get(k):
+                    continue
+                xf, xu = ins[f][k], ins[u][k]
+                ratio = mean(xf) / mean(xu)
+                spread = max((max(x) - min(x)) / mean(x) for x in (xf, xu))
+                name = f'{k[0]} {k[1]}'
+                if ratio <= limit:
+                    notes.append(f'{f} vs {u}: {name}: instructions x{ratio:.4f} (limit {limit}, '
+                                 f'spread {spread:.2%})')
+                elif spread >= ratio - 1:
+                    notes.append(f'{f} vs {u}: {name}: instructions x{ratio:.4f} over the limit '
+                                 f'{limit}, but the spread of the rounds ({spread:.2%}) is larger '
+                                 'than the effect: not judged')
+                else:
+                    failures.append(f'{f} vs {u}: {name}: instructions x{ratio:.4f} (limit '
+                                    f'{limit}, spread {spread:.2%})')
+    for f, bad in mutant_caught.items():
+        if bad:
+            notes.append(f'{f} (mutant) fails the flush criteria as required: {bad[0]}'
+                         + (f' (and {len(bad) - 1} more)' if len(bad) > 1 else ''))
+        else:
+            failures.append(f'{f} (mutant) passes every flush criterion: the benchmark cannot '
+                            'see the regression')
+
+    for n in notes:
+        print(f'bench: {n}')
+    for x in failures:
+        print(f'bench: FAIL: {x}')
+    npairs = sum(1 for p in pairs if not p[2])
+    if failures:
+        verdict = f'bench: FAIL: {len(failures)} criteria not met (above)'
+    else:
+        verdict = (f'bench: {npairs} kernel pair(s) within the criteria on {len(keys)} '
+                   f'workload runs' + (f'; {len(mutant_caught)} mutant(s) caught'
+                                       if mutant_caught else ''))
+    print(verdict)
+    if a.result:
+        with open(a.result, 'w', encoding='utf-8') as t:
+            t.write('\n'.join([f'bench: {n}' for n in notes]
+                              + [f'bench: FAIL: {x}' for x in failures] + [verdict]) + '\n')
+    return 1 if failures else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
