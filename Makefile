@@ -84,7 +84,8 @@ SETTINGS := $(sort $(shell awk '/^[A-Z][A-Z0-9_]* \?=/ { print $$1 }' '$(REPO)/M
 	kernel-7.2-nofix lost-write-7.2-nofix stock-7.2 lost-write-stock-7.2 measure-lost-write-7.2 pt-reclaim \
 	flush-count kernel-6.1-debug kernel-7.2-debug module-7.2-debug rust-module-7.2-debug soak-6.1 soak-short-6.1 \
 	soak-7.2 soak-short-7.2 soak-control-fsx kernel-6.1-soak-mutation soak-mutation-6.1 \
-	kernel-6.1-debug-nofix kernel-7.2-debug-nofix mm-selftests-6.1 mm-selftests-7.2
+	kernel-6.1-debug-nofix kernel-7.2-debug-nofix mm-selftests-6.1 mm-selftests-7.2 \
+	kernel-6.1-perf-mutation bench bench-short-6.1 bench-short-7.2
 
 help:
 	@echo 'delayed-rmap pipeline (6.1 series)'
@@ -112,6 +113,10 @@ help:
 	@echo '  stock-7.2       unpack Debian sid'"'"'s stock 7.x (linux-binary-$$(STOCK7_RELEASE)) and prepare its module headers'
 	@echo '  measure-lost-write-7.2 long form of madv_dontneed_table: MEASURE_RUNS x MEASURE_SECONDS on MEASURE_KERNELS_7 (stock nofix fixed)'
 	@echo '  flush-count     TLB flushes per MADV_DONTNEED / MADV_PAGEOUT of a dirty PTE table, 6.1 and 7.2 with and without the fixes'
+	@echo '  bench           what the fixes cost (selftests/zap_bench.c W1-W9): flushes, IPIs, faults, and instructions'
+	@echo '                  under QEMU -icount, 6.1 and 7.2 with and without the fixes and the perf mutant side by side'
+	@echo '                  (BENCH_REPS, BENCH_ROUNDS; bench-short-6.1, bench-short-7.2: the counts, steps of make check)'
+	@echo '  kernel-6.1-perf-mutation  the 6.1 test kernel with patches/6.1-perf-mutation (flush every 8 dirty pages)'
 	@echo '  trace-lost-write-7.2  a lost-write run with the kprobe tracer (TRACE_KERNEL=mutation|upstream|nofix|stock; TRACE_AMPLIFY=1)'
 	@echo '  lost-write-7.2-madv  the paced MADV_DONTNEED variant on 7.x, measured (MADV_RUNS, MADV_SECONDS, LW_MADV_ARGS, LW_FS, VNG_CPUS)'
 	@echo '  kernel-6.1-debug, kernel-7.2-debug  the test kernels with KASAN, KFENCE, lockdep, DEBUG_VM... (configs/*-debug.config)'
@@ -705,6 +710,43 @@ flush-count: kernel-6.1 kernel-6.1-nofix kernel-7.2-nofix
 		"nofix-6.1=$(NOFIX_6_1_IMAGE)=$(BUILD_6_1)"
 	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/flush-count.sh '$(RESULTS)/$@/7.2.txt' \
 		'fixed-7.2=$(BUILD_7)=$(BUILD_7)' "nofix-7.2=$$(ls '$(NOFIX_7)'/boot/vmlinuz-*)=$(BUILD_7)"
+
+# What the fixes cost (scripts/bench.sh, selftests/zap_bench.c): the
+# flushes, IPIs and faults of nine workloads on each kernel, judged side by
+# side (scripts/bench.py): with the fixes against without them, and the perf
+# mutant (patches/6.1-perf-mutation), which must fail.  bench: the long form
+# (counts and instructions under QEMU -icount), results in RESULTS/bench;
+# bench-short-6.1 and bench-short-7.2: the counts, steps of make check.
+PERF_MUTATION_6_1 := $(BUILD_ROOT)/linux-6.1-perf-mutation
+kernel-6.1-perf-mutation: kernel-6.1
+	@mkdir -p '$(RESULTS)/$@'; rm -f '$(RESULTS)/$@/summary.txt'
+	@$(S)/variant-kernel.sh '$(TREE_6_1)' '$(BUILD_6_1)' '$(JOBS)' '$(REPO)/patches/6.1-perf-mutation' \
+		'$(PERF_MUTATION_6_1)'
+	@echo "$$(ls '$(PERF_MUTATION_6_1)'/boot/vmlinuz-*) built with patches/6.1-perf-mutation" \
+		>'$(RESULTS)/$@/summary.txt'
+
+# bench_judge <dir>,<mode>,<bench.py criteria>,<labels>: scripts/bench.py on
+# the logs bench.sh left in <dir> for <labels>.
+bench_judge = python3 $(S)/bench.py --tsv '$(1)/bench.tsv' --table '$(1)/table.txt' --result '$(1)/summary.txt' \
+	$(3) $(foreach l,$(4),'$(l)=$(1)/$(l).counts.log' $(if $(filter long,$(2)),'$(l)=$(1)/$(l).icount.log'))
+BENCH_KERNELS_6_1 = 'patched-6.1=$(BUILD_6_1)=$(BUILD_6_1)' "nofix-6.1=$(NOFIX_6_1_IMAGE)=$(BUILD_6_1)" \
+	"perf-mutant-6.1=$$(ls '$(PERF_MUTATION_6_1)'/boot/vmlinuz-*)=$(BUILD_6_1)"
+BENCH_KERNELS_7 = 'fixed-7.2=$(BUILD_7)=$(BUILD_7)' "nofix-7.2=$$(ls '$(NOFIX_7)'/boot/vmlinuz-*)=$(BUILD_7)"
+BENCH_PAIRS_6_1 := --pair patched-6.1=nofix-6.1 --mutant perf-mutant-6.1=nofix-6.1
+BENCH_PAIRS_7 := --pair fixed-7.2=nofix-7.2
+
+bench-short-6.1: kernel-6.1-nofix kernel-6.1-perf-mutation
+	@$(S)/bench.sh short '$(RESULTS)/$@' $(BENCH_KERNELS_6_1)
+	@$(call bench_judge,$(RESULTS)/$@,short,$(BENCH_PAIRS_6_1),patched-6.1 nofix-6.1 perf-mutant-6.1)
+
+bench-short-7.2: kernel-7.2-nofix
+	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/bench.sh short '$(RESULTS)/$@' $(BENCH_KERNELS_7)
+	@$(call bench_judge,$(RESULTS)/$@,short,$(BENCH_PAIRS_7),fixed-7.2 nofix-7.2)
+
+bench: kernel-6.1-nofix kernel-6.1-perf-mutation kernel-7.2-nofix
+	@$(S)/bench.sh long '$(RESULTS)/$@' $(BENCH_KERNELS_6_1)
+	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/bench.sh long '$(RESULTS)/$@' $(BENCH_KERNELS_7)
+	@$(call bench_judge,$(RESULTS)/$@,long,$(BENCH_PAIRS_6_1) $(BENCH_PAIRS_7),patched-6.1 nofix-6.1 perf-mutant-6.1 fixed-7.2 nofix-7.2)
 
 # Long form of the whole-table variant (not in check): MEASURE_RUNS x MEASURE_SECONDS of
 # the whole-PTE-table variant, amplified and plain, on the kernels in

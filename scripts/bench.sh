@@ -1,10 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# What the fixes cost: selftests/zap_bench.c (W1-W9) on each kernel, side by
-# side, judged by scripts/bench.py.
+# What the fixes cost: selftests/zap_bench.c (W1-W9) on each kernel, for
+# scripts/bench.py to judge side by side.
 #
-#   bench.sh <short|long> <result-dir> <judge args> -- <label>=<kernel>=<headers>...
+#   bench.sh <short|long> <result-dir> <label>=<kernel>=<headers>...
 #
 # short: one boot per kernel, the counting run (the window amplifier at
 # delay 0 as the counter: TLB flushes, batched flushes, tlb_flush_rmaps()
@@ -15,10 +15,10 @@
 # their spread.
 #
 # <kernel>: a build directory or a kernel image (vng-run.sh); <headers>:
-# what the amplifier is built against.  <judge args>: scripts/bench.py's
-# --pair FIXED=UNFIXED and --mutant MUTANT=UNFIXED.  Writes the guest logs
-# (<label>.counts.log, <label>.icount.log), bench.tsv (every figure),
-# table.txt (side by side) and <result> (summary.txt, the verdict).
+# what the amplifier is built against (with KMAKE_ARGS: one call per
+# compiler).  Writes the guest logs <label>.counts.log and (long)
+# <label>.icount.log in <result-dir>, replacing that label's earlier ones:
+# bench.py's <label>=<log> arguments.
 
 set -euo pipefail
 PROG=bench
@@ -27,19 +27,10 @@ repo=$(realpath "$here/..")
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-usage="usage: $0 <short|long> <result-dir> [--pair F=U]... [--mutant M=U]... -- <label>=<kernel>=<headers>..."
-[[ $# -ge 4 ]] || die "$usage"
+[[ $# -ge 3 ]] || die "usage: $0 <short|long> <result-dir> <label>=<kernel>=<headers>..."
 mode=$1 out=$2
 shift 2
 [[ $mode == short || $mode == long ]] || die "mode must be short or long, not '$mode'"
-judge=()
-while [[ $# -gt 0 && $1 != -- ]]; do
-	judge+=("$1")
-	shift
-done
-[[ ${1:-} == -- ]] || die "$usage"
-shift
-[[ $# -ge 1 ]] || die "$usage"
 reps=${BENCH_REPS:-$([[ $mode == short ]] && echo 2 || echo 10)}
 rounds=${BENCH_ROUNDS:-3}
 [[ $reps =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPS must be a positive number, not '$reps'"
@@ -53,11 +44,12 @@ for entry in "$@"; do
 	[[ -f ${headers[-1]}/Makefile ]] || die "no kernel build or headers in ${headers[-1]}"
 done
 need gcc gcc
-need python3 python3
 
 work=${CACHE_DIR:?}/build/selftests/bench
 mkdir -p "$work" "$out"
-rm -f "$out"/*.log "$out/bench.tsv" "$out/table.txt" "$out/summary.txt"
+for label in "${labels[@]}"; do
+	rm -f "$out/$label".*.log "$out/console-$label".*.log
+done
 gcc -O2 -Wall -Wextra -Wno-unused-parameter -Werror -o "$work/zap_bench" \
 	"$repo/selftests/zap_bench.c" -lpthread
 
@@ -95,10 +87,3 @@ for i in "${!labels[@]}"; do
 	fi
 done
 
-args=()
-for label in "${labels[@]}"; do
-	args+=("$label=$out/$label.counts.log")
-	[[ $mode == short ]] || args+=("$label=$out/$label.icount.log")
-done
-python3 "$here/bench.py" --tsv "$out/bench.tsv" --table "$out/table.txt" \
-	--result "$out/summary.txt" "${judge[@]}" "${args[@]}"
