@@ -727,7 +727,7 @@ kernel-6.1-perf-mutation: kernel-6.1
 
 # bench_judge <dir>,<mode>,<bench.py criteria>,<labels>: scripts/bench.py on
 # the logs bench.sh left in <dir> for <labels>.
-bench_judge = python3 $(S)/bench.py --tsv '$(1)/bench.tsv' --table '$(1)/table.txt' --result '$(1)/summary.txt' \
+bench_judge = python3 $(S)/bench.py --tsv '$(1)/bench.tsv' --ratios '$(1)/ratios.tsv' --table '$(1)/table.txt' --result '$(1)/summary.txt' \
 	$(3) $(foreach l,$(4),'$(l)=$(1)/$(l).counts.log' $(if $(filter long,$(2)),'$(l)=$(1)/$(l).icount.log'))
 BENCH_KERNELS_6_1 = 'patched-6.1=$(BUILD_6_1)=$(BUILD_6_1)' "nofix-6.1=$(NOFIX_6_1_IMAGE)=$(BUILD_6_1)" \
 	"perf-mutant-6.1=$$(ls '$(PERF_MUTATION_6_1)'/boot/vmlinuz-*)=$(BUILD_6_1)"

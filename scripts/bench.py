@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """The benchmark's judge: zap_bench figures side by side, and the criteria.
 
-    bench.py [--tsv F] [--table F] [--result F] [--pair FIXED=UNFIXED]...
-             [--mutant MUTANT=UNFIXED]... LABEL=LOG...
+    bench.py [--tsv F] [--ratios F] [--table F] [--result F]
+             [--pair FIXED=UNFIXED]... [--mutant MUTANT=UNFIXED]... LABEL=LOG...
 
 Each LOG is a guest log of selftests/run_zap_bench.sh: a counting run (the
 amplifier's counters) or a time-only run under QEMU -icount (one or more
@@ -21,6 +21,11 @@ and on the -icount runs, instructions per repetition with/without at most
 1.03 on W1 and W3 and 1.01 on W8, unless the spread of the rounds is larger
 than the effect (then reported as such, not judged).  A --mutant (the perf
 mutant) must fail at least one flush criterion against its kernel.
+
+--tsv: every figure, a row per workload, backing, kernel and run; --ratios:
+per pair, workload and backing, each figure's ratio (with/without) and, for
+instructions, the larger spread of the two kernels' rounds ((max-min)/mean),
+for scripts/plots.py; --table: the side-by-side table printed.
 
 Exit status 0: every criterion holds and every mutant fails; 1: not; 2: bad
 input (a log without figures, a label without a log).
@@ -85,6 +90,7 @@ def mean(xs):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--tsv')
+    ap.add_argument('--ratios')
     ap.add_argument('--table')
     ap.add_argument('--result')
     ap.add_argument('--pair', action='append', default=[])
@@ -168,6 +174,22 @@ def main():
     if a.table:
         with open(a.table, 'w', encoding='utf-8') as t:
             t.write(text + '\n')
+
+    if a.ratios:
+        with open(a.ratios, 'w', encoding='utf-8') as t:
+            t.write('fixed\tunfixed\tworkload\tbacking\tfigure\tratio\tspread\n')
+            for f, u, _ in pairs:
+                for k in keys:
+                    rf, ru = cnt[f].get(k), cnt[u].get(k)
+                    for fig in ('flushes', 'ipis', 'faults'):
+                        if rf and ru and rf.get(fig) is not None and ru.get(fig):
+                            t.write(f'{f}\t{u}\t{k[0]}\t{k[1]}\t{fig}\t'
+                                    f'{rf[fig] / ru[fig]:.4f}\t0\n')
+                    xf, xu = ins.get(f, {}).get(k), ins.get(u, {}).get(k)
+                    if xf and xu:
+                        spread = max((max(x) - min(x)) / mean(x) for x in (xf, xu))
+                        t.write(f'{f}\t{u}\t{k[0]}\t{k[1]}\tinstructions\t'
+                                f'{mean(xf) / mean(xu):.4f}\t{spread:.4f}\n')
 
     failures, notes, mutant_caught = [], [], {}
     for f, u, mutant in pairs:

@@ -3,7 +3,7 @@
 """Pictures of the measurements (make plots; not part of any verdict).
 
     plots.py --out <dir> [--loss <tsv>]... [--timeline <tsv>]...
-             [--flushes <kernel log>]...
+             [--flushes <kernel log>]... [--bench <ratios.tsv>]
 
 time-to-loss.png  time to the first lost write per boot, per variant,
                   kernel and mode (log scale); a boot without a loss is
@@ -24,6 +24,13 @@ flushes.png       TLB flushes against the pages zapped, with the bound the
                   zap_dirty_file_pages_batch_sizes case prints one line per
                   size: "N pages in T PTE tables: F TLB flushes (bound B)").
                   The kernel is named after the log's file name.
+
+bench.png         what the fixes cost (make bench): per workload, the
+                  ratio with/without the fixes of the TLB flushes, the TLB
+                  IPIs and the instructions (the error bar: the larger
+                  spread of the two kernels' -icount rounds), one panel
+                  per kernel pair, the perf mutant's among them.  --bench:
+                  the ratios.tsv scripts/bench.py wrote.
 
 Needs Debian's python3-matplotlib (make deps-plots).  Lines starting with
 '#' in a TSV file are comments.  An input that yields nothing is an error:
@@ -220,15 +227,66 @@ def plot_flushes(series, out):
     plt.close(fig)
 
 
+# --------------------------------------------------------------------- bench
+def bench_pairs(path):
+    pairs = {}
+    for r in read_tsv(path):
+        try:
+            key = (r['fixed'], r['unfixed'])
+            pairs.setdefault(key, []).append((f'{r["workload"]} {r["backing"]}', r['figure'],
+                                              float(r['ratio']), float(r['spread'])))
+        except (KeyError, ValueError):
+            die(f'{path}: not a ratios.tsv of scripts/bench.py (columns fixed, unfixed, '
+                'workload, backing, figure, ratio, spread)')
+    if not pairs:
+        die(f'{path}: no ratio')
+    return pairs
+
+
+def plot_bench(pairs, out):
+    figures = ('flushes', 'ipis', 'instructions')
+    # pylint: disable=too-many-locals
+    fig, axes = plt.subplots(len(pairs), 1, figsize=(11, 3.2 * len(pairs)), squeeze=False)
+    for ax, ((f, u), rows) in zip(axes[:, 0], sorted(pairs.items())):
+        names = sorted({r[0] for r in rows})
+        width = 0.8 / len(figures)
+        lo, hi = 0.9, 1.1
+        for j, figure in enumerate(figures):
+            xs, ys, errs = [], [], []
+            for i, name in enumerate(names):
+                for r in rows:
+                    if r[0] == name and r[1] == figure:
+                        xs.append(i + (j - 1) * width)
+                        ys.append(r[2])
+                        errs.append(r[3])
+            if xs:
+                ax.errorbar(xs, ys, yerr=errs, fmt='os^'[j], capsize=3, linestyle='none',
+                            label=figure)
+                lo, hi = min(lo, *ys), max(hi, *ys)
+        ax.axhline(1.0, color='grey', linestyle='--', linewidth=1)
+        ax.set_xticks(range(len(names)))
+        ax.set_xticklabels(names, rotation=45, ha='right', fontsize=8)
+        ax.set_yscale('log')
+        ax.set_ylim(lo / 1.1, hi * 1.1)
+        ax.set_ylabel('with / without (log)')
+        ax.set_title(f'{f} against {u}', fontsize=10)
+        ax.grid(axis='y', which='both', alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--out', required=True)
     ap.add_argument('--loss', action='append', default=[])
     ap.add_argument('--timeline', action='append', default=[])
     ap.add_argument('--flushes', action='append', default=[])
+    ap.add_argument('--bench')
     args = ap.parse_args()
-    if not (args.loss or args.timeline or args.flushes):
-        die('nothing to draw: give --loss, --timeline or --flushes')
+    if not (args.loss or args.timeline or args.flushes or args.bench):
+        die('nothing to draw: give --loss, --timeline, --flushes or --bench')
     os.makedirs(args.out, exist_ok=True)
     made = []
     if args.loss:
@@ -247,6 +305,10 @@ def main():
         series = flush_points(args.flushes)
         plot_flushes(series, os.path.join(args.out, 'flushes.png'))
         made.append(f'flushes.png ({", ".join(sorted(series))})')
+    if args.bench:
+        pairs = bench_pairs(args.bench)
+        plot_bench(pairs, os.path.join(args.out, 'bench.png'))
+        made.append(f'bench.png ({len(pairs)} kernel pairs)')
     print(f'plots: {args.out}: ' + '; '.join(made))
     return 0
 
