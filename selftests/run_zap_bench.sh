@@ -34,22 +34,10 @@ done
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || die "-R: a number of rounds, not '$rounds'"
 [[ $(id -u) == 0 ]] || die "must run as root (brd, mkfs, mount, insmod)"
 
-mnt=$(mktemp -d /tmp/zap-bench.XXXXXX)
-# shellcheck disable=SC2317 # called through the EXIT trap
-cleanup() {
-	mountpoint -q "$mnt" && umount "$mnt"
-	rmdir "$mnt" 2>/dev/null || true
-	lsmod | grep -q '^tlb_flush_delay ' && rmmod tlb_flush_delay
-	return 0
-}
-trap cleanup EXIT
-
-# 32 MiB per workload file, twice for W6's neighbour: 128 MiB is plenty.
-[[ -b /dev/ram0 ]] || modprobe brd rd_nr=1 rd_size=131072 || die "cannot load brd"
-udevadm settle 2>/dev/null || sleep 1
-[[ -b /dev/ram0 ]] || die "/dev/ram0 did not appear"
-mkfs.ext4 -q -F /dev/ram0 >/dev/null || die "mkfs.ext4 failed"
-mount -t ext4 /dev/ram0 "$mnt" || die "mount failed"
+# shellcheck source=brd_ext4.sh
+. "$(dirname "$(realpath "$0")")/brd_ext4.sh"
+# Two 32 MiB files at most (W6): 128 MiB of brd is plenty.
+mount_brd_ext4 /tmp/zap-bench.XXXXXX
 args=(-r "$reps")
 [[ -z $list ]] || args+=(-w "$list")
 if [[ -n $amp ]]; then

@@ -84,6 +84,8 @@ struct bench {
 	char *base;		/* 2 MiB aligned, 2 * SIZE reserved */
 	long page;
 	bool counting;
+	bool no_rmaps;		/* the kernel has no tlb_flush_rmaps() to count */
+	bool no_ipis;		/* /proc/interrupts has no TLB row */
 	long rep;
 	long long sum[NR_COUNTERS];
 	long long snap[NR_COUNTERS];
@@ -337,45 +339,62 @@ static void w1(struct bench *b, const char *w)
 	verify_file(b, w, false);
 }
 
-static void w2(struct bench *b, const char *w)
+/*
+ * One repetition on the mapping of the file kept across the zap: write every
+ * page, zap(b, p) (timed as the zap), then read the file back (zeros: what a
+ * truncation leaves).  Returns the mapping.
+ */
+static char *zap_mapped(struct bench *b, const char *w, void (*zap)(struct bench *b, char *p),
+			bool zeros)
 {
 	char *p = map_file(b, b->base);
 
 	rep_start(b, RUSAGE_SELF);
 	write_pages(b, p);
 	zap_start(b);
-	do_madvise(b, p, SIZE, MADV_DONTNEED);
+	zap(b, p);
 	zap_end(b);
 	rep_end(b, RUSAGE_SELF);
-	verify_file(b, w, false);
+	verify_file(b, w, zeros);
+	return p;
+}
+
+static void dontneed_all(struct bench *b, char *p)
+{
+	do_madvise(b, p, SIZE, MADV_DONTNEED);
+}
+
+static void dontneed_each(struct bench *b, char *p)
+{
+	for (size_t off = 0; off < SIZE; off += b->page)
+		do_madvise(b, p + off, b->page, MADV_DONTNEED);
+}
+
+static void truncate_and_extend(struct bench *b, char *p)
+{
+	if (ftruncate(b->fd, 0) || ftruncate(b->fd, SIZE))
+		die("ftruncate: %s", strerror(errno));
+}
+
+static void pageout_all(struct bench *b, char *p)
+{
+	do_madvise(b, p, SIZE, MADV_PAGEOUT);
+}
+
+static void w2(struct bench *b, const char *w)
+{
+	zap_mapped(b, w, dontneed_all, false);
 }
 
 static void w3(struct bench *b, const char *w)
 {
-	char *p = map_file(b, b->base);
-
-	rep_start(b, RUSAGE_SELF);
-	write_pages(b, p);
-	zap_start(b);
-	for (size_t off = 0; off < SIZE; off += b->page)
-		do_madvise(b, p + off, b->page, MADV_DONTNEED);
-	zap_end(b);
-	rep_end(b, RUSAGE_SELF);
-	verify_file(b, w, false);
+	zap_mapped(b, w, dontneed_each, false);
 }
 
 static void w4(struct bench *b, const char *w)
 {
-	char *p = map_file(b, b->base);
+	char *p = zap_mapped(b, w, truncate_and_extend, true);
 
-	rep_start(b, RUSAGE_SELF);
-	write_pages(b, p);
-	zap_start(b);
-	if (ftruncate(b->fd, 0) || ftruncate(b->fd, SIZE))
-		die("ftruncate: %s", strerror(errno));
-	zap_end(b);
-	rep_end(b, RUSAGE_SELF);
-	verify_file(b, w, true);
 	for (size_t off = 0; off < SIZE; off += b->page)
 		if (p[off]) {
 			printf("zapbench: %s %s: FAIL: repetition %ld: the mapping still shows %u at offset %zu after the truncation\n",
@@ -444,15 +463,7 @@ static void w8(struct bench *b, const char *w)
 
 static void w9(struct bench *b, const char *w)
 {
-	char *p = map_file(b, b->base);
-
-	rep_start(b, RUSAGE_SELF);
-	write_pages(b, p);
-	zap_start(b);
-	do_madvise(b, p, SIZE, MADV_PAGEOUT);
-	zap_end(b);
-	rep_end(b, RUSAGE_SELF);
-	verify_file(b, w, false);
+	zap_mapped(b, w, pageout_all, false);
 }
 
 struct workload {
@@ -496,9 +507,7 @@ static void run(const struct workload *wl, struct bench *b, long reps)
 	for (int i = 0; i < NR_COUNTERS; i++) {
 		if (!b->counting && i != C_NS && i != C_ZAP_NS && i != C_FAULTS)
 			continue;
-		if (i == C_RMAPS && b->counting && param_get("count_hits") < 0)
-			printf(" %s=none", counter_names[i]);
-		else if (i == C_IPIS && b->counting && tlb_ipis() < 0)
+		if ((i == C_RMAPS && b->no_rmaps) || (i == C_IPIS && b->no_ipis))
 			printf(" %s=none", counter_names[i]);
 		else
 			printf(" %s=%.1f", counter_names[i], (double)b->sum[i] / reps);
@@ -582,6 +591,8 @@ int main(int argc, char **argv)
 		param_set("fault_delay_us", 0);
 		param_set("fault_addr", 0);
 		param_set("target_tgid", getpid());
+		b.no_rmaps = param_get("count_hits") < 0;
+		b.no_ipis = tlb_ipis() < 0;
 	}
 	printf("zapbench: %ld CPUs, page %ld, %s, %ld repetitions\n",
 	       sysconf(_SC_NPROCESSORS_ONLN), b.page,
