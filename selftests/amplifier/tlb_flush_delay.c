@@ -158,9 +158,19 @@ static int fault_delay_pre(struct kprobe *kp, struct pt_regs *regs)
 	return 0;
 }
 
+/*
+ * Not targeted(): its in_task() is false here when the kprobe is not
+ * optimized (an int3 on x86, whose handler runs as an NMI), as 6.1's probe
+ * on tlb_flush_rmaps() is (/sys/kernel/debug/kprobes/list: not [OPTIMIZED]),
+ * and nothing was counted.
+ * count_symbol is a function of task context (zap_pte_range()'s callees),
+ * and counting, unlike delaying, is harmless anywhere.
+ */
 static int count_pre(struct kprobe *kp, struct pt_regs *regs)
 {
-	if (targeted())
+	int tgid = READ_ONCE(target_tgid);
+
+	if (tgid && task_tgid_nr(current) == tgid)
 		atomic_long_inc(&count_hits);
 	return 0;
 }
