@@ -115,7 +115,7 @@ help:
 	@echo '  flush-count     TLB flushes per MADV_DONTNEED / MADV_PAGEOUT of a dirty PTE table, 6.1 and 7.2 with and without the fixes'
 	@echo '  bench           what the fixes cost (selftests/zap_bench.c W1-W9): flushes, IPIs, faults, and instructions'
 	@echo '                  under QEMU -icount, 6.1 and 7.2 with and without the fixes and the perf mutant side by side'
-	@echo '                  (BENCH_REPS, BENCH_ROUNDS; bench-short-6.1, bench-short-7.2: the counts; in progress, not run yet)'
+	@echo '                  (BENCH_REPS, BENCH_ROUNDS; bench-short-6.1, bench-short-7.2: the counts; steps of check)'
 	@echo '  kernel-6.1-perf-mutation  the 6.1 test kernel with patches/6.1-perf-mutation (flush every 8 dirty pages)'
 	@echo '  trace-lost-write-7.2  a lost-write run with the kprobe tracer (TRACE_KERNEL=mutation|upstream|nofix|stock; TRACE_AMPLIFY=1)'
 	@echo '  lost-write-7.2-madv  the paced MADV_DONTNEED variant on 7.x, measured (MADV_RUNS, MADV_SECONDS, LW_MADV_ARGS, LW_FS, VNG_CPUS)'
