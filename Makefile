@@ -837,7 +837,8 @@ lost-write-7.2-madv: kernel-7.2
 # Pictures (not part of any verdict): from the measurements kept in
 # Documentation/data and, with PLOTS_RESULTS=yes (default), what this cache
 # holds: the last make check's steps.tsv (and the previous one's), the
-# runs.tsv of every lost-write step and measure, the KUnit logs of the 6.1
+# runs.tsv of every lost-write step and measure, the last make bench's
+# ratios.tsv (instead of the recorded one), the KUnit logs of the 6.1
 # kernels.  make plots PLOTS_DIR=Documentation/images PLOTS_RESULTS=no
 # redraws the pictures of the documentation.
 PLOTS_DIR ?= $(CACHE_DIR)/plots
@@ -848,8 +849,10 @@ plots:
 	@args=(--out '$(PLOTS_DIR)' --loss '$(REPO)/Documentation/data/time-to-loss.tsv' \
 		--timeline '$(REPO)/Documentation/data/check-timeline.tsv' \
 		--flushes '$(REPO)/Documentation/data/kunit-6.1-patched.log' \
-		--flushes '$(REPO)/Documentation/data/kunit-6.1-nofix.log'); \
+		--flushes '$(REPO)/Documentation/data/kunit-6.1-nofix.log' \
+		--bench '$(REPO)/Documentation/data/bench-ratios.tsv'); \
 	if [[ '$(PLOTS_RESULTS)' == yes ]]; then \
+		[[ ! -f '$(RESULTS)/bench/ratios.tsv' ]] || args+=(--bench '$(RESULTS)/bench/ratios.tsv'); \
 		for f in '$(RESULTS)'.prev/steps.tsv '$(RESULTS)'/steps.tsv; do [[ ! -f $$f ]] || args+=(--timeline "$$f"); done; \
 		while read -r f; do args+=(--loss "$$f"); done < <(find '$(RESULTS)' -name runs.tsv 2>/dev/null | sort); \
 	fi; \

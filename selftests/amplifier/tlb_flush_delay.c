@@ -43,6 +43,11 @@
  * such function to probe (stock 6.1 has no tlb_flush_rmaps()), which is
  * not an error.
  *
+ * target_tgid -1 selects every task: with delay_us=0 and count_symbol=
+ * arch_tlbbatch_flush, count_hits and count_writable_hits count reclaim's
+ * batched flushes over a whole workload (a test suite), and how many of
+ * them covered a dirty PTE.
+ *
  * The code under test is not modified: these are kprobes.  Nothing happens
  * while target_tgid is 0; the selftest writes its own PID there.
  */
@@ -67,7 +72,7 @@ MODULE_PARM_DESC(batch_symbol, "reclaim's batched flush to delay when pending (d
 
 static int target_tgid;
 module_param(target_tgid, int, 0644);
-MODULE_PARM_DESC(target_tgid, "process whose flushes are delayed (0: none)");
+MODULE_PARM_DESC(target_tgid, "process whose flushes are delayed (0: none; -1: every task, to count with delay_us=0)");
 
 static unsigned int fault_delay_us = 2000;
 module_param(fault_delay_us, uint, 0644);
@@ -85,6 +90,7 @@ static atomic_long_t hits = ATOMIC_LONG_INIT(0);
 static atomic_long_t batch_hits = ATOMIC_LONG_INIT(0);
 static atomic_long_t fault_hits = ATOMIC_LONG_INIT(0);
 static atomic_long_t count_hits = ATOMIC_LONG_INIT(-1);
+static atomic_long_t count_writable_hits = ATOMIC_LONG_INIT(-1);
 
 /* Read-only counters: hits, batch_hits, fault_hits, count_hits. */
 static int counter_get(char *buf, const struct kernel_param *kp)
@@ -103,12 +109,21 @@ module_param_cb(fault_hits, &counter_ops, &fault_hits, 0444);
 MODULE_PARM_DESC(fault_hits, "number of faults delayed so far");
 module_param_cb(count_hits, &counter_ops, &count_hits, 0444);
 MODULE_PARM_DESC(count_hits, "calls of count_symbol by target_tgid so far (-1: not probed)");
+module_param_cb(count_writable_hits, &counter_ops, &count_writable_hits, 0444);
+MODULE_PARM_DESC(count_writable_hits,
+		 "of those, calls while the caller's batched (reclaim) flush covered a dirty PTE (-1: not probed)");
+
+/* A task of target_tgid, or any task when target_tgid is -1. */
+static bool is_target(int tgid)
+{
+	return tgid == -1 || (tgid && task_tgid_nr(current) == tgid);
+}
 
 static bool targeted(void)
 {
 	int tgid = READ_ONCE(target_tgid);
 
-	return tgid && in_task() && task_tgid_nr(current) == tgid;
+	return in_task() && is_target(tgid);
 }
 
 static void delay(unsigned int us)
@@ -163,15 +178,19 @@ static int fault_delay_pre(struct kprobe *kp, struct pt_regs *regs)
  * optimized (an int3 on x86, whose handler runs as an NMI), as 6.1's probe
  * on tlb_flush_rmaps() is (/sys/kernel/debug/kprobes/list: not [OPTIMIZED]),
  * and nothing was counted.
- * count_symbol is a function of task context (zap_pte_range()'s callees),
- * and counting, unlike delaying, is harmless anywhere.
+ * count_symbol is a function of task context (zap_pte_range()'s callees,
+ * arch_tlbbatch_flush()), and counting, unlike delaying, is harmless
+ * anywhere.  count_writable_hits: calls while the caller's tlb_ubc says its
+ * pending batched flush covers a dirty, so possibly writable, TLB entry
+ * (try_to_unmap_flush() clears that only after arch_tlbbatch_flush()).
  */
 static int count_pre(struct kprobe *kp, struct pt_regs *regs)
 {
-	int tgid = READ_ONCE(target_tgid);
-
-	if (tgid && task_tgid_nr(current) == tgid)
-		atomic_long_inc(&count_hits);
+	if (!is_target(READ_ONCE(target_tgid)))
+		return 0;
+	atomic_long_inc(&count_hits);
+	if (READ_ONCE(current->tlb_ubc.writable))
+		atomic_long_inc(&count_writable_hits);
 	return 0;
 }
 
@@ -222,6 +241,7 @@ static int __init tlb_flush_delay_init(void)
 			pr_info("tlb_flush_delay: no %s to count\n", count_symbol);
 		} else {
 			atomic_long_set(&count_hits, 0);
+			atomic_long_set(&count_writable_hits, 0);
 			counting = true;
 		}
 	}
