@@ -36,6 +36,8 @@
 #   VNG_CPUS=4          guest vCPUs (the race tests need >= 2)
 #   VNG_MEMORY=2G       guest memory
 #   VNG_APPEND=...      extra kernel command line (default "oops=panic panic=-1")
+#   VNG_TCG_DETECTORS=yes  under TCG, stall detectors scaled as syzbot does
+#                       for emulation (below); no: the kernel's defaults
 #   VNG_TIMEOUT=0       seconds before the whole run is killed (0: none)
 #   VNG_RWDIRS=...      space-separated host directories made writable in the guest
 #   VNG_OPTS=...        further vng options, word-split
@@ -171,6 +173,26 @@ log "accelerator: $accel ($why)" >&2
 
 vng_args=(--run "$out" --cpus "$VNG_CPUS" --memory "$VNG_MEMORY")
 [[ $accel == tcg ]] && vng_args+=(--disable-kvm)
+# Under TCG a guest runs many times slower than on hardware (a debug
+# kernel with KASAN, 4 vCPUs on 2 host cores: a THP fault with direct
+# compaction has held a VMA lock for over 120 s while making progress),
+# and the kernel's stall detectors are set for hardware: a task blocked
+# 120 s is a "hung task", 20 s on a CPU a soft lockup.  They are scaled as
+# syzbot scales them for its emulated (TCG) instances: soft lockup after
+# 2 x 165 s, workqueue stall 420 s, RCU stall 300 s, hung task 420 s.  A
+# real deadlock never ends and is still reported; a step's VNG_TIMEOUT
+# bounds the rest.  A setting given in VNG_APPEND is kept; VNG_TCG_DETECTORS=
+# no leaves the kernel's own values.
+VNG_TCG_DETECTORS=${VNG_TCG_DETECTORS:-yes}
+[[ $VNG_TCG_DETECTORS == yes || $VNG_TCG_DETECTORS == no ]] ||
+	die "VNG_TCG_DETECTORS must be yes or no (got '$VNG_TCG_DETECTORS')"
+if [[ $accel == tcg && $VNG_TCG_DETECTORS == yes ]]; then
+	for p in watchdog_thresh=165 workqueue.watchdog_thresh=420 rcupdate.rcu_cpu_stall_timeout=300 \
+		sysctl.kernel.hung_task_timeout_secs=420; do
+		[[ " $VNG_APPEND " == *" ${p%%=*}="* ]] || VNG_APPEND+="${VNG_APPEND:+ }$p"
+	done
+	log "TCG: stall detectors scaled for emulation (kernel command line: $VNG_APPEND)" >&2
+fi
 [[ -n $VNG_APPEND ]] && vng_args+=(--append "$VNG_APPEND")
 for d in $VNG_RWDIRS; do
 	vng_args+=(--rwdir "$d")
