@@ -425,11 +425,12 @@ static void w7(struct bench *b, const char *w)
 	rep_start(b, RUSAGE_CHILDREN);
 	/*
 	 * Count the child's exit alone: its teardown of the mapping (fullmm)
-	 * is what W7 measures.  The copy-on-write faults after fork() flush
-	 * the TLB too, and how many depends on which of parent and child
-	 * writes a shared page first (the count varied by one or two per
-	 * repetition), so neither process is counted until the child's last
-	 * write is done.
+	 * is what W7 measures.  A copy-on-write fault after fork() flushes the
+	 * TLB too, and how many there are depends on which of parent and
+	 * child writes a shared page first, so neither process is counted
+	 * until the child's last write is done.  Built with -z now
+	 * (scripts/bench.sh): lazily bound, the child's first _exit() call
+	 * wrote the GOT, a copy-on-write fault after its counting began.
 	 */
 	if (b->counting)
 		param_set("target_tgid", 0);
