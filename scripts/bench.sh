@@ -8,7 +8,7 @@
 #
 # short: one boot per kernel, the counting run (the window amplifier at
 # delay 0 as the counter: TLB flushes, batched flushes, tlb_flush_rmaps()
-# calls; the TLB IPIs; faults), BENCH_REPS repetitions (default 2): the
+# calls; the TLB IPIs; faults), BENCH_REPS repetitions (default 3): the
 # exact-count criteria.  long: the same with BENCH_REPS (default 10), and a
 # second boot per kernel under QEMU TCG with -icount shift=0 on one vCPU,
 # BENCH_ROUNDS (default 3) time-only rounds: instructions per operation and
@@ -31,7 +31,7 @@ repo=$(realpath "$here/..")
 mode=$1 out=$2
 shift 2
 [[ $mode == short || $mode == long ]] || die "mode must be short or long, not '$mode'"
-reps=${BENCH_REPS:-$([[ $mode == short ]] && echo 2 || echo 10)}
+reps=${BENCH_REPS:-$([[ $mode == short ]] && echo 3 || echo 10)}
 rounds=${BENCH_ROUNDS:-3}
 [[ $reps =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPS must be a positive number, not '$reps'"
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be a positive number, not '$rounds'"
