@@ -37,6 +37,18 @@
 # named in <result>.  Each boot copies the install into a tmpfs of the
 # guest and runs it there, in MM_MEMORY (default 4G).
 #
+# MM_COUNT=yes (7.x and 6.1 alike; default no): the window amplifier
+# (selftests/amplifier), built against <headers build dir>, is loaded in
+# the guest at delay 0 and counts in every task reclaim's batched TLB
+# flushes (arch_tlbbatch_flush()) and how many of them covered a dirty
+# PTE: the only case in which patches/7.2-fix's reclaim patch changes
+# what shrink_folio_list() does.  The runner's tests then run one at a
+# time, each followed by a line "mm-selftests-count: <test> seconds=N
+# batched=N writable=N" (the counters since the boot) in <kernel>.log,
+# and both kernels' lines are listed in counts.txt.  With MM_COUNT=yes,
+# MM_BOOTS=with (or without) boots that kernel alone: its counts and test
+# results, no comparison and no verdict (an experiment, not a step).
+#
 # A test is a run_test of run_vmtests.sh: its "running <command>" title
 # (framed by dashes) and the [PASS], [FAIL] or [SKIP] that follows; both
 # versions print them.  Kept next to <result>: <kernel>.log (the guest's
@@ -179,6 +191,16 @@ else
 fi
 [[ $MM_TESTS =~ ^(-[ct]\ $col(:[a-z0-9_.-]+)?)(\ -[ct]\ $col(:[a-z0-9_.-]+)?)*$ ]] ||
 	die "MM_TESTS must be runner arguments of the $col collection, like '-c $col' or '-t $col:ksft_mmap.sh' (got '$MM_TESTS')"
+MM_COUNT=${MM_COUNT:-no}
+[[ $MM_COUNT == yes || $MM_COUNT == no ]] || die "MM_COUNT must be yes or no (got '$MM_COUNT')"
+MM_BOOTS=${MM_BOOTS:-without with}
+case $MM_BOOTS in
+"without with") ;;
+with | without)
+	[[ $MM_COUNT == yes ]] || die "MM_BOOTS=$MM_BOOTS (one kernel, no comparison) is for MM_COUNT=yes runs only"
+	;;
+*) die "MM_BOOTS must be 'without with', 'with' or 'without' (got '$MM_BOOTS')" ;;
+esac
 for k in "$with" "$without"; do
 	[[ -e $k ]] || die "kernel $k not found"
 done
@@ -208,6 +230,18 @@ for t in $MM_TESTS; do
 	[[ $t != "$col:"* ]] || grep -qxF "$t" "$work/kselftest/kselftest-list.txt" ||
 		die "MM_TESTS: $t is not a test of the install (kselftest-list.txt)"
 done
+run_tests="./run_kselftest.sh $MM_TESTS 2>&1 | cat"
+if [[ $MM_COUNT == yes ]]; then
+	log "MM_COUNT=yes: building the amplifier against $hdrbuild"
+	build_test_module amplifier "$hdrbuild" "$work"
+	p=/sys/module/tlb_flush_delay/parameters
+	run_tests="insmod $work/amplifier/tlb_flush_delay.ko delay_us=0 fault_delay_us=0 batch_symbol= \
+		count_symbol=arch_tlbbatch_flush target_tgid=-1 && [ \$(cat $p/count_hits) = 0 ] &&
+		for t in ${MM_TESTS//-[ct] /}; do
+			s=\$(date +%s); ./run_kselftest.sh -\$(case \$t in *:*) echo t;; *) echo c;; esac) \$t 2>&1 | cat
+			echo mm-selftests-count: \$t seconds=\$((\$(date +%s) - s)) batched=\$(cat $p/count_hits) writable=\$(cat $p/count_writable_hits)
+		done"
+fi
 nprog=$(find "$work/kselftest/$col" -maxdepth 1 -type f -executable | wc -l)
 log "$nprog programs and scripts installed in $work/kselftest/$col"
 sed -i "s/^timeout=.*/timeout=$MM_TIMEOUT/" "$work/kselftest/$col/settings"
@@ -232,15 +266,26 @@ run_on() {
 	log "$name: booting $(basename "$kernel") ($VNG_MEMORY): run_kselftest.sh $MM_TESTS"
 	VNG_CONSOLE=$art/$name.console.log VNG_OPTS="${VNG_OPTS:-} --user root" VNG_TIMEOUT=$((MM_TIMEOUT * nsel + 600)) \
 		"$here/vng-run.sh" "$kernel" "mkdir -p $dir && mount -t tmpfs mm-selftests $dir && cp -a $work/kselftest/. $dir/ &&
-			cd $dir && ./run_kselftest.sh $MM_TESTS 2>&1 | cat" \
+			cd $dir && $run_tests" \
 		>"$art/$name.log" 2>&1 || rc=$?
 	grep -q 'vng-run: guest command starting' "$art/$name.log" ||
 		die "$name: the guest did not start the tests (vng exit status $rc; log: $art/$name.log)"
 	results "$art/$name.log" "$art/$name.tsv"
 	log "$name: $(wc -l <"$art/$name.tsv") tests: $(cut -f2 "$art/$name.tsv" | sort | uniq -c | awk '{ printf "%s%s %s", s, $1, $2; s = ", " }')"
 }
-run_on without "$without"
-run_on with "$with"
+for name in $MM_BOOTS; do
+	if [[ $name == with ]]; then run_on with "$with"; else run_on without "$without"; fi
+done
+if [[ $MM_COUNT == yes ]]; then
+	for name in $MM_BOOTS; do
+		grep -h '^mm-selftests-count: ' "$art/$name.log" | sed "s/^/$name: /"
+	done | tee "$art/counts.txt" >&2
+	[[ -s $art/counts.txt ]] || die "MM_COUNT=yes: no mm-selftests-count line in the logs (the amplifier did not load?)"
+	if [[ $MM_BOOTS != "without with" ]]; then
+		echo "mm-selftests: MM_BOOTS=$MM_BOOTS: one kernel, counts in $art/counts.txt; not compared, no verdict" | tee "$result"
+		exit 0
+	fi
+fi
 
 rc=0
 judge "$art/with.log" "$art/without.log" "$result" || rc=$?
