@@ -205,6 +205,12 @@ fi
 # shellcheck disable=SC2206 # VNG_OPTS is meant to be word-split
 vng_args+=($VNG_OPTS)
 started="vng-run: guest command starting"
+# virtme-ng passes the command base64-encoded on the kernel command line,
+# which x86 cuts at 2048 bytes: cut, it loses virtme's init= after it and
+# the kernel starts the host's systemd instead, which dies at once
+# ("Failed to mount API filesystems").  A long command goes in a script.
+((${#cmd} <= 1000)) ||
+	die "the guest command is ${#cmd} bytes; at most 1000 fit on the kernel command line (virtme-ng passes it there): put it in a script and run that"
 vng_args+=(--exec "echo '$started' >&2; $cmd")
 
 # timeout runs vng (and the QEMU it starts) in a process group of its
