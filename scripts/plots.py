@@ -27,7 +27,8 @@ flushes.png       TLB flushes against the pages zapped, with the bound the
 
 bench.png         what the fixes cost (make bench): per workload, the
                   ratio with/without the fixes of the TLB flushes, the TLB
-                  IPIs and the instructions (the error bar: the larger
+                  IPIs, the instructions of a repetition and of its zap
+                  alone (the error bar: the larger
                   spread of the two kernels' -icount rounds), one panel
                   per kernel pair, the perf mutant's among them.  --bench:
                   the ratios.tsv scripts/bench.py wrote.
@@ -244,24 +245,33 @@ def bench_pairs(path):
 
 
 def plot_bench(pairs, out):
-    figures = ('flushes', 'ipis', 'instructions')
+    figures = ('flushes', 'ipis', 'instructions', 'zap instructions')
     # pylint: disable=too-many-locals
     fig, axes = plt.subplots(len(pairs), 1, figsize=(11, 3.2 * len(pairs)), squeeze=False)
     for ax, ((f, u), rows) in zip(axes[:, 0], sorted(pairs.items())):
         names = sorted({r[0] for r in rows})
         width = 0.8 / len(figures)
+        mid = (len(figures) - 1) / 2
         lo, hi = 0.9, 1.1
         for j, figure in enumerate(figures):
             xs, ys, errs = [], [], []
             for i, name in enumerate(names):
                 for r in rows:
-                    if r[0] == name and r[1] == figure:
-                        xs.append(i + (j - 1) * width)
+                    # A ratio of 0 (none with, some without: IPIs of
+                    # other tasks) has no place on a log scale.
+                    if r[0] == name and r[1] == figure and r[2] > 0:
+                        xs.append(i + (j - mid) * width)
                         ys.append(r[2])
                         errs.append(r[3])
             if xs:
-                ax.errorbar(xs, ys, yerr=errs, fmt='os^'[j], capsize=3, linestyle='none',
+                ax.errorbar(xs, ys, yerr=errs, fmt='os^v'[j], capsize=3, linestyle='none',
                             label=figure)
+                # On a log scale 1.07 and 1.00 look alike: the ratios
+                # that are not within 2 % are written next to their mark.
+                for x, y in zip(xs, ys):
+                    if abs(y - 1) > 0.02:
+                        ax.annotate(f'{y:.3g}', (x, y), textcoords='offset points',
+                                    xytext=(0, 6), ha='center', fontsize=6)
                 lo, hi = min(lo, *ys), max(hi, *ys)
         ax.axhline(1.0, color='grey', linestyle='--', linewidth=1)
         ax.set_xticks(range(len(names)))
