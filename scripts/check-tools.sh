@@ -161,13 +161,19 @@ b61=(patched-6.1="$B/patched-6.1.counts.log" nofix-6.1="$B/nofix-6.1.counts.log"
 expect "6.1 and 7.x with the fixes within the criteria, the perf mutant caught: passes" 0 "2 kernel pair(s) within the criteria on 17 workload runs; 1 mutant(s) caught" \
 	bj --pair patched-6.1=nofix-6.1 --mutant perf-mutant-6.1=nofix-6.1 --pair fixed-7.2=nofix-7.2 "${b61[@]}" \
 	fixed-7.2="$B/fixed-7.2.counts.log" nofix-7.2="$B/nofix-7.2.counts.log"
-expect "the perf mutant judged as a fixed kernel: fails on its flushes" 1 "W1 ext4: 1025 flushes with, 17 without (must be equal)" \
+expect "the perf mutant judged as a fixed kernel: fails on its flushes" 1 "W1 ext4: 1025 flushes with, 17 without, in the repetition with the fewest (must be equal)" \
 	bj --pair perf-mutant-6.1=nofix-6.1 "${b61[@]}"
 expect "a mutant the criteria cannot tell from the kernel without the fix: fails" 1 "passes every flush criterion" \
 	bj --mutant patched-6.1=nofix-6.1 "${b61[@]}"
-edit flush.log "$B/patched-6.1.counts.log" 's/^\(zapbench: W4 ext4 .*\) flushes=16.0 /\1 flushes=17.0 /'
-expect "one more flush on W4 with the fixes: fails" 1 "W4 ext4: 17 flushes with, 16 without (must be equal)" \
+edit flush.log "$B/patched-6.1.counts.log" 's/^\(zapbench: W4 ext4 .*\) flushes=16.0 flushes_min=16 /\1 flushes=17.0 flushes_min=17 /'
+expect "one more flush on W4 with the fixes, in every repetition: fails" 1 "W4 ext4: 17 flushes with, 16 without, in the repetition with the fewest (must be equal)" \
 	bj --pair patched-6.1=nofix-6.1 patched-6.1="$T/flush.log" nofix-6.1="$B/nofix-6.1.counts.log"
+edit resched.log "$B/patched-6.1.counts.log" 's/^\(zapbench: W1 ext4 .*\) flushes=17.0 flushes_min=17 /\1 flushes=17.3 flushes_min=17 /'
+expect "one more flush in one of three repetitions (need_resched()): passes" 0 "1 kernel pair(s) within the criteria" \
+	bj --pair patched-6.1=nofix-6.1 patched-6.1="$T/resched.log" nofix-6.1="$B/nofix-6.1.counts.log"
+edit oldflush.log "$B/patched-6.1.counts.log" 's/^\(zapbench: W1 ext4 .*\) flushes=17.0 flushes_min=17 /\1 flushes=17.2 /'
+expect "a log without flushes_min: its mean judged" 1 "W1 ext4: 17.2 flushes with, 17 without (must be equal)" \
+	bj --pair patched-6.1=nofix-6.1 patched-6.1="$T/oldflush.log" nofix-6.1="$B/nofix-6.1.counts.log"
 edit rmaps.log "$B/patched-6.1.counts.log" 's/^\(zapbench: W1 ext4 .*\) rmaps=16.0 /\1 rmaps=0.0 /'
 expect "no tlb_flush_rmaps() call counted with the fixes: fails" 1 "W1 ext4: 0 tlb_flush_rmaps() calls with the fixes" \
 	bj --pair patched-6.1=nofix-6.1 patched-6.1="$T/rmaps.log" nofix-6.1="$B/nofix-6.1.counts.log"
