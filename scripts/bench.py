@@ -167,7 +167,7 @@ def main():
     keys = sorted({k for d in cnt.values() for k in d} | {k for d in ins.values() for k in d})
 
     table = []
-    head = f'{"workload":<12}' + ''.join(f'{l:>34}' for l in order)
+    head = f'{"workload":<12}' + ''.join(f'{l:>40}' for l in order)
     table.append('flushes / batched / tlb_flush_rmaps / TLB IPIs / faults, per repetition '
                  '(mean; [fewest] where a repetition had fewer flushes or IPIs than the mean)')
     table.append(head)
@@ -176,27 +176,28 @@ def main():
         for l in order:
             r = cnt.get(l, {}).get(k)
             if r is None:
-                cells.append(f'{"-":>34}')
+                cells.append(f'{"-":>40}')
                 continue
             rm = '-' if r.get('rmaps') is None else f'{r["rmaps"]:g}'
             ip = '-' if r.get('ipis') is None else f'{r["ipis"]:g}' + fewest(r, 'ipis')
-            cells.append(f'{r["flushes"]:g}{fewest(r, "flushes")} / {r["batched"]:g} / {rm} / {ip} / '
-                         f'{r["faults"]:g}'.rjust(34))
+            cells.append(' ' + f'{r["flushes"]:g}{fewest(r, "flushes")} / {r["batched"]:g} / {rm} / {ip} / '
+                         f'{r["faults"]:g}'.rjust(39))
         table.append(f'{k[0] + " " + k[1]:<12}' + ''.join(cells))
     if ins:
         table.append('')
         table.append('instructions per repetition (QEMU -icount shift=0): mean of the rounds, '
                      '(max-min)/mean')
-        table.append(f'{"workload":<12}' + ''.join(f'{l:>34}' for l in order))
+        table.append(f'{"workload":<12}' + ''.join(f'{l:>40}' for l in order))
         for k in keys:
             cells = []
             for l in order:
                 xs = ins.get(l, {}).get(k)
                 if not xs:
-                    cells.append(f'{"-":>34}')
+                    cells.append(f'{"-":>40}')
                     continue
                 m = mean(xs)
-                cells.append(f'{m:,.0f} ({(max(xs) - min(xs)) / m:.2%}, {len(xs)} rounds)'.rjust(34))
+                cells.append(' ' + f'{m:,.0f} ({(max(xs) - min(xs)) / m:.2%}, {len(xs)} rounds)'
+                             .rjust(39))
             table.append(f'{k[0] + " " + k[1]:<12}' + ''.join(cells))
         for l in order:
             for w, why in sorted(skipped[l].items()):
