@@ -39,10 +39,11 @@
 #
 # MM_COUNT=yes (7.x and 6.1 alike; default no): the window amplifier
 # (selftests/amplifier), built against <headers build dir>, is loaded in
-# the guest at delay 0 and counts in every task reclaim's batched TLB
-# flushes (arch_tlbbatch_flush()) and how many of them covered a dirty
-# PTE: the only case in which patches/7.2-fix's reclaim patch changes
-# what shrink_folio_list() does.  The runner's tests then run one at a
+# the guest at delay 0 and counts in every task the batched TLB flushes
+# (arch_tlbbatch_flush()) and how many of them covered a dirty PTE:
+# reclaim's, whose dirty case is the only one in which patches/7.2-fix's
+# reclaim patch changes what shrink_folio_list() does, and migration's
+# (compaction batches its flushes too), so an upper bound.  The runner's tests then run one at a
 # time, each followed by a line "mm-selftests-count: <test> seconds=N
 # batched=N writable=N" (the counters since the boot) in <kernel>.log,
 # and both kernels' lines are listed in counts.txt.  With MM_COUNT=yes,
