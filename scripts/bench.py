@@ -37,7 +37,8 @@ mutant) must fail at least one flush criterion against its kernel.
 per pair, workload and backing, each figure's ratio (with/without; flushes:
 flush_tlb_mm_range() and batched flushes together; instructions: of the
 whole repetition, and of its zap alone) and, for instructions, the larger
-spread of the two kernels' rounds ((max-min)/mean), for scripts/plots.py; --table: the side-by-side table printed.
+spread of the two kernels' rounds ((max-min)/mean), for scripts/plots.py;
+--table: the side-by-side table printed.
 
 Exit status 0: every criterion holds and every mutant fails; 1: not; 2: bad
 input (a log without figures, a label without a log).
@@ -99,6 +100,12 @@ def parse(path):
     if not rows:
         error(f'{path} has no zapbench figures (did the run finish?)')
     return kind, rows, skipped
+
+
+def floor(row, fig):
+    """fig in the repetition with the fewest, or its mean where the log has
+    no minimum (None: not counted)."""
+    return row.get(f'{fig}_min', row.get(fig))
 
 
 def fewest(row, fig):
@@ -180,8 +187,8 @@ def main():
                 continue
             rm = '-' if r.get('rmaps') is None else f'{r["rmaps"]:g}'
             ip = '-' if r.get('ipis') is None else f'{r["ipis"]:g}' + fewest(r, 'ipis')
-            cells.append(' ' + f'{r["flushes"]:g}{fewest(r, "flushes")} / {r["batched"]:g} / {rm} / {ip} / '
-                         f'{r["faults"]:g}'.rjust(39))
+            fl = f'{r["flushes"]:g}' + fewest(r, 'flushes')
+            cells.append(' ' + f'{fl} / {r["batched"]:g} / {rm} / {ip} / {r["faults"]:g}'.rjust(39))
         table.append(f'{k[0] + " " + k[1]:<12}' + ''.join(cells))
     if ins:
         table.append('')
@@ -240,7 +247,7 @@ def main():
                 continue
             if rf is None:
                 continue
-            ff, fu = rf.get('flushes_min', rf['flushes']), ru.get('flushes_min', ru['flushes'])
+            ff, fu = floor(rf, 'flushes'), floor(ru, 'flushes')
             least = ', in the repetition with the fewest' \
                 if 'flushes_min' in rf and 'flushes_min' in ru else ''
             if w in EQUAL and ff != fu:
@@ -253,7 +260,7 @@ def main():
                 if rf['flushes'] + rf['batched'] > allowed:
                     bad.append(f'{name}: {rf["flushes"]:g}+{rf["batched"]:g} flushes with, '
                                f'{ru["flushes"]:g}+{ru["batched"]:g} without (at most {allowed:g})')
-            ipis = rf.get('ipis_min', rf.get('ipis'))
+            ipis = floor(rf, 'ipis')
             if ipis is not None and ipis > rf['flushes'] + rf['batched'] + IPI_SLACK:
                 least = ', in the repetition with the fewest' if 'ipis_min' in rf else ''
                 bad.append(f'{name}: {ipis:g} TLB IPIs with{least}, for {rf["flushes"]:g}+'
@@ -276,8 +283,10 @@ def main():
                 spread = spread_of(xf, xu)
                 name = f'{k[0]} {k[1]}'
                 zf, zu = zins[f][k], zins[u][k]
-                zap = f'; the zap alone x{mean(zf) / mean(zu):.4f}, spread {spread_of(zf, zu):.2%}' \
-                    if mean(zu) else ''
+                zap = ''
+                if mean(zu):
+                    zap = (f'; the zap alone x{mean(zf) / mean(zu):.4f}, '
+                           f'spread {spread_of(zf, zu):.2%}')
                 if mutant:
                     notes.append(f'{f} (mutant) vs {u}: {name}: instructions x{ratio:.4f} '
                                  f'(spread {spread:.2%}{zap}; not judged)')

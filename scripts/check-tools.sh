@@ -157,6 +157,11 @@ B=$J/bench
 bj() {
 	python3 "$here/bench.py" "$@"
 }
+# bj_patched <log>: <log> (an edited copy of patched-6.1's) judged against
+# the recorded nofix-6.1 log.
+bj_patched() {
+	bj --pair patched-6.1=nofix-6.1 patched-6.1="$1" nofix-6.1="$B/nofix-6.1.counts.log"
+}
 b61=(patched-6.1="$B/patched-6.1.counts.log" nofix-6.1="$B/nofix-6.1.counts.log" perf-mutant-6.1="$B/perf-mutant-6.1.counts.log")
 expect "6.1 and 7.x with the fixes within the criteria, the perf mutant caught: passes" 0 "2 kernel pair(s) within the criteria on 17 workload runs; 1 mutant(s) caught" \
 	bj --pair patched-6.1=nofix-6.1 --mutant perf-mutant-6.1=nofix-6.1 --pair fixed-7.2=nofix-7.2 "${b61[@]}" \
@@ -167,35 +172,35 @@ expect "a mutant the criteria cannot tell from the kernel without the fix: fails
 	bj --mutant patched-6.1=nofix-6.1 "${b61[@]}"
 edit flush.log "$B/patched-6.1.counts.log" 's/^\(zapbench: W4 ext4 .*\) flushes=16.0 flushes_min=16 /\1 flushes=17.0 flushes_min=17 /'
 expect "one more flush on W4 with the fixes, in every repetition: fails" 1 "W4 ext4: 17 flushes with, 16 without, in the repetition with the fewest (must be equal)" \
-	bj --pair patched-6.1=nofix-6.1 patched-6.1="$T/flush.log" nofix-6.1="$B/nofix-6.1.counts.log"
+	bj_patched "$T/flush.log"
 edit resched.log "$B/patched-6.1.counts.log" 's/^\(zapbench: W1 ext4 .*\) flushes=17.0 flushes_min=17 /\1 flushes=17.3 flushes_min=17 /'
 expect "one more flush in one of three repetitions (need_resched()): passes" 0 "1 kernel pair(s) within the criteria" \
-	bj --pair patched-6.1=nofix-6.1 patched-6.1="$T/resched.log" nofix-6.1="$B/nofix-6.1.counts.log"
+	bj_patched "$T/resched.log"
 edit oldflush.log "$B/patched-6.1.counts.log" 's/^\(zapbench: W1 ext4 .*\) flushes=17.0 flushes_min=17 /\1 flushes=17.2 /'
 expect "a log without flushes_min: its mean judged" 1 "W1 ext4: 17.2 flushes with, 17 without (must be equal)" \
-	bj --pair patched-6.1=nofix-6.1 patched-6.1="$T/oldflush.log" nofix-6.1="$B/nofix-6.1.counts.log"
+	bj_patched "$T/oldflush.log"
 edit rmaps.log "$B/patched-6.1.counts.log" 's/^\(zapbench: W1 ext4 .*\) rmaps=16.0 /\1 rmaps=0.0 /'
 expect "no tlb_flush_rmaps() call counted with the fixes: fails" 1 "W1 ext4: 0 tlb_flush_rmaps() calls with the fixes" \
-	bj --pair patched-6.1=nofix-6.1 patched-6.1="$T/rmaps.log" nofix-6.1="$B/nofix-6.1.counts.log"
+	bj_patched "$T/rmaps.log"
 edit ipis.log "$B/patched-6.1.counts.log" 's/^\(zapbench: W5 memfd .*\) ipis=17.0 ipis_min=17 /\1 ipis=34.0 ipis_min=34 /'
 expect "two TLB IPIs per flush: fails" 1 "W5 memfd: 34 TLB IPIs with, in the repetition with the fewest, for 17+0 flushes" \
-	bj --pair patched-6.1=nofix-6.1 patched-6.1="$T/ipis.log" nofix-6.1="$B/nofix-6.1.counts.log"
+	bj_patched "$T/ipis.log"
 edit burst.log "$B/patched-6.1.counts.log" 's/^\(zapbench: W4 ext4 .*\) ipis=0.0 ipis_min=0 /\1 ipis=14.7 ipis_min=0 /'
 expect "44 TLB IPIs in one of three repetitions (another task's): passes" 0 "1 kernel pair(s) within the criteria" \
-	bj --pair patched-6.1=nofix-6.1 patched-6.1="$T/burst.log" nofix-6.1="$B/nofix-6.1.counts.log"
+	bj_patched "$T/burst.log"
 edit oldipis.log "$B/patched-6.1.counts.log" 's/^\(zapbench: W4 ext4 .*\) ipis=0.0 ipis_min=0 /\1 ipis=22.0 /'
 expect "a log without ipis_min: its mean judged" 1 "W4 ext4: 22 TLB IPIs with, for 16+0 flushes" \
-	bj --pair patched-6.1=nofix-6.1 patched-6.1="$T/oldipis.log" nofix-6.1="$B/nofix-6.1.counts.log"
+	bj_patched "$T/oldipis.log"
 edit w9.log "$B/patched-6.1.counts.log" 's/^\(zapbench: W9 ext4 .*\) batched=256.0 /\1 batched=512.0 /'
 expect "MADV_PAGEOUT flushing twice per SWAP_CLUSTER_MAX folios: fails" 1 "W9 ext4: 16+512 flushes with, 16+16 without (at most 288)" \
-	bj --pair patched-6.1=nofix-6.1 patched-6.1="$T/w9.log" nofix-6.1="$B/nofix-6.1.counts.log"
+	bj_patched "$T/w9.log"
 # shellcheck disable=SC2016 # a sed address, not a shell expansion
 edit cut.log "$B/patched-6.1.counts.log" '/^zapbench: W6 /,$d'
 expect "a run cut short: the workloads it lacks fail" 1 "W6 ext4: counted on nofix-6.1 only" \
-	bj --pair patched-6.1=nofix-6.1 patched-6.1="$T/cut.log" nofix-6.1="$B/nofix-6.1.counts.log"
+	bj_patched "$T/cut.log"
 printf 'vng-run: guest command starting\n' >"$T/nobench.log"
 expect "a log without figures: cannot judge" 2 "has no zapbench figures" \
-	bj --pair patched-6.1=nofix-6.1 patched-6.1="$T/nobench.log" nofix-6.1="$B/nofix-6.1.counts.log"
+	bj_patched "$T/nobench.log"
 
 log "soak judge (soak.sh judge):"
 # soak_copy: a copy of the recorded soak (tests/judges/soak: the host's

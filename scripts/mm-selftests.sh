@@ -43,9 +43,10 @@
 # (arch_tlbbatch_flush()) and how many of them covered a dirty PTE:
 # reclaim's, whose dirty case is the only one in which patches/7.2-fix's
 # reclaim patch changes what shrink_folio_list() does, and migration's
-# (compaction batches its flushes too), so an upper bound.  The runner's tests then run one at a
-# time, each followed by a line "mm-selftests-count: <test> seconds=N
-# batched=N writable=N" (the counters since the boot) in <kernel>.log,
+# (compaction batches its flushes too), so an upper bound.  The runner's
+# tests then run one at a time, each followed by a line
+# "mm-selftests-count: <test> seconds=N batched=N writable=N" (the
+# counters since the boot) in <kernel>.log,
 # and both kernels' lines are listed in counts.txt.  With MM_COUNT=yes,
 # MM_BOOTS=with (or without) boots that kernel alone: its counts and test
 # results, no comparison and no verdict (an experiment, not a step).

@@ -88,8 +88,7 @@ struct bench {
 	bool no_ipis;		/* /proc/interrupts has no TLB row */
 	long rep;
 	long long sum[NR_COUNTERS];
-	long long ipis_min;	/* the fewest TLB IPIs of a repetition */
-	long long flushes_min;	/* the fewest TLB flushes of a repetition */
+	long long min[NR_COUNTERS];	/* the least of a repetition */
 	long long snap[NR_COUNTERS];
 	long long zap_start;
 };
@@ -200,24 +199,24 @@ static void rep_end(struct bench *b, int who)
 	long long v[NR_COUNTERS] = { 0 };
 
 	snapshot(b, v, who);
-	for (int i = 0; i < NR_COUNTERS; i++)
-		if (i != C_ZAP_NS)
-			b->sum[i] += v[i] - b->snap[i];
 	/*
-	 * The TLB row of /proc/interrupts is system-wide: another task's
-	 * shootdowns land in some repetitions, the workload's own in every
-	 * one.
-	 */
-	if (b->rep == 0 || v[C_IPIS] - b->snap[C_IPIS] < b->ipis_min)
-		b->ipis_min = v[C_IPIS] - b->snap[C_IPIS];
-	/*
+	 * The least of a repetition, printed for the flushes and the IPIs:
 	 * zap_pte_range() stops at need_resched() and flushes what it has
-	 * before going on: a tick that finds another task runnable adds a
+	 * before going on, so a tick that finds another task runnable adds a
 	 * flush to that repetition (1 in 30 on one kernel, 0 in 30 on
-	 * another), whatever the kernel.
+	 * another), whatever the kernel; and the TLB row of /proc/interrupts
+	 * is system-wide: another task's shootdowns land in some
+	 * repetitions, the workload's own in every one.
 	 */
-	if (b->rep == 0 || v[C_FLUSHES] - b->snap[C_FLUSHES] < b->flushes_min)
-		b->flushes_min = v[C_FLUSHES] - b->snap[C_FLUSHES];
+	for (int i = 0; i < NR_COUNTERS; i++) {
+		long long d = v[i] - b->snap[i];
+
+		if (i == C_ZAP_NS)
+			continue;
+		b->sum[i] += d;
+		if (b->rep == 0 || d < b->min[i])
+			b->min[i] = d;
+	}
 }
 
 static void zap_start(struct bench *b)
@@ -538,10 +537,8 @@ static void run(const struct workload *wl, struct bench *b, long reps)
 			printf(" %s=none", counter_names[i]);
 		else
 			printf(" %s=%.1f", counter_names[i], (double)b->sum[i] / reps);
-		if (i == C_IPIS && !b->no_ipis)
-			printf(" ipis_min=%lld", b->ipis_min);
-		if (i == C_FLUSHES)
-			printf(" flushes_min=%lld", b->flushes_min);
+		if (i == C_FLUSHES || (i == C_IPIS && !b->no_ipis))
+			printf(" %s_min=%lld", counter_names[i], b->min[i]);
 	}
 	printf(" verified\n");
 	fflush(stdout);
