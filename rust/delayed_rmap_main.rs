@@ -9,7 +9,9 @@
 //!
 //! Every ioctl argument is checked: an unknown command is `-ENOTTY`, a bad
 //! range, size or alignment `-EINVAL`, an unreadable or unwritable argument
-//! `-EFAULT`, a zap without a mapping of this file `-ENXIO`.
+//! `-EFAULT`, a zap without a mapping of this file `-ENXIO`.  A zap touches
+//! only a VMA that maps this very file (its `vm_file`), whole, as `mmap()`
+//! made it: never another file's mapping that took its place.
 //!
 //! With `CONFIG_KUNIT=y` the module carries a KUnit suite, `delayed_rmap`
 //! (`kunit_tests.rs`), which runs when the module is loaded; it walks page
@@ -31,6 +33,7 @@ use kernel::{
     sync::Mutex,
     uaccess::{UserPtr, UserSlice},
 };
+use page_state::Inspect as _;
 
 /// `struct delayed_rmap_info` of the header.
 #[repr(C)]
@@ -91,7 +94,10 @@ const DELAYED_RMAP_PAGE_STATE: u32 = _IOWR::<PageState>(IOC_MAGIC, 3);
 const MAX_PAGES: usize = 16384;
 
 #[cfg(CONFIG_KUNIT = "y")]
+mod kunit_support;
+#[cfg(CONFIG_KUNIT = "y")]
 mod kunit_tests;
+mod page_state;
 #[cfg(CONFIG_KUNIT = "y")]
 mod page_table;
 #[cfg(CONFIG_KUNIT = "y")]
@@ -113,7 +119,7 @@ module! {
 #[pin_data]
 struct DelayedRmapModule {
     #[pin]
-    _miscdev: MiscDeviceRegistration<DelayedRmapDevice>,
+    miscdev: MiscDeviceRegistration<DelayedRmapDevice>,
 }
 
 impl kernel::InPlaceModule for DelayedRmapModule {
@@ -122,12 +128,12 @@ impl kernel::InPlaceModule for DelayedRmapModule {
             name: c"delayed-rmap-test",
         };
         try_pin_init!(Self {
-            _miscdev <- MiscDeviceRegistration::register(options),
+            miscdev <- MiscDeviceRegistration::register(options),
         })
         .pin_chain(|me| {
             // SAFETY: The device is registered: `as_raw()` points to its
             // `struct miscdevice`, whose `fops` is set once and not changed.
-            let fops = unsafe { (*me._miscdev.as_raw()).fops };
+            let fops = unsafe { (*me.miscdev.as_raw()).fops };
             DEVICE_FOPS.store(fops.cast_mut(), Ordering::Release);
             Ok(())
         })
@@ -169,7 +175,12 @@ impl MiscDevice for DelayedRmapDevice {
     }
 
     fn mmap(me: Pin<&DelayedRmapDevice>, _file: &File, vma: &VmaNew) -> Result {
-        if vma.flags() & vm::SHARED == 0 {
+        // SAFETY: `vma` is being set up by this `mmap()` call (type
+        // invariant of `VmaNew`): nothing else writes its `vm_pgoff`.
+        let pgoff = unsafe { (*vma.as_ptr()).vm_pgoff };
+        // The pages are the mapping's own, from offset 0 (the header says
+        // so): an offset would name pages that do not exist.
+        if vma.flags() & vm::SHARED == 0 || pgoff != 0 {
             return Err(EINVAL);
         }
         let len = vma.end() - vma.start();
@@ -201,7 +212,7 @@ impl MiscDevice for DelayedRmapDevice {
         Ok(())
     }
 
-    fn ioctl(me: Pin<&DelayedRmapDevice>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+    fn ioctl(me: Pin<&DelayedRmapDevice>, file: &File, cmd: u32, arg: usize) -> Result<isize> {
         let size = _IOC_SIZE(cmd);
         let user = UserSlice::new(UserPtr::from_addr(arg), size);
         match cmd {
@@ -211,7 +222,7 @@ impl MiscDevice for DelayedRmapDevice {
             }
             DELAYED_RMAP_ZAP => {
                 let range: Range = user.reader().read()?;
-                me.zap(range)?;
+                me.zap(file, range)?;
             }
             DELAYED_RMAP_PAGE_STATE => {
                 let (mut reader, mut writer) = user.reader_writer();
@@ -246,28 +257,23 @@ impl DelayedRmapDevice {
         let m = guard.as_ref().ok_or(ENXIO)?;
         let index = usize::try_from(state.index).map_err(|_| EINVAL)?;
         let page = m.pages.get(index).ok_or(EINVAL)?;
-        state.mapcount = page.mapcount();
-        state.refcount = page.ref_count();
-        state.dirty = u32::from(page.is_dirty());
+        state.mapcount = page.folio_mapcount();
+        state.refcount = page.folio_ref_count();
+        state.dirty = u32::from(page.folio_dirty());
         state.word_valid = 0;
         state.word = 0;
         if state.mapcount == 0 {
-            let mut word = 0u64;
-            // SAFETY: `word` is valid for 8 bytes of writes.  The page is in
-            // no page table, and with the fix its rmap goes only after the
-            // TLB flush, so no CPU can still write to it.  Without the fix a
-            // store through a stale TLB entry could race with this read of
-            // 8 aligned bytes: the value read could be the old one, which is
-            // the bug the callers look for; nothing else is touched.
-            unsafe { page.read_raw((&raw mut word).cast::<u8>(), 0, 8)? };
-            state.word = word;
+            // A marked read: sound even if someone still writes to the page
+            // (through a stale TLB entry without the fix, or O_DIRECT).
+            state.word = page.first_word();
             state.word_valid = 1;
         }
         Ok(())
     }
 
-    /// Zap `range` of this file's mapping in the caller's address space.
-    fn zap(&self, range: Range) -> Result {
+    /// Zap `range` of `file`'s mapping in the caller's address space;
+    /// `self` is the state of `file`.
+    fn zap(&self, file: &File, range: Range) -> Result {
         let page = PAGE_SIZE as u64;
         if range.length == 0 || range.offset % page != 0 || range.length % page != 0 {
             return Err(EINVAL);
@@ -290,10 +296,17 @@ impl DelayedRmapDevice {
         let task = kernel::current!();
         let mm = task.mm().ok_or(ENXIO)?;
         let mmap = mm.mmap_read_lock();
-        // The mapping may have been unmapped or replaced since mmap(): it
-        // must still be a mixed map covering all of our pages from `start`.
+        // The mapping may have been unmapped, moved, split or replaced since
+        // mmap(), by another file's mapping too: the VMA at `start` must map
+        // this file, all of its pages, and still be a mixed map.
         let vma = mmap.vma_lookup(start).ok_or(ENXIO)?;
-        if vma.start() != start || vma.end() - vma.start() != len || vma.as_mixedmap_vma().is_none()
+        // SAFETY: We hold the mmap lock of the VMA's mm (`mmap`), so the VMA
+        // and its `vm_file`, set before the VMA was inserted, are stable.
+        let vm_file = unsafe { (*vma.as_ptr()).vm_file };
+        if !core::ptr::eq(vm_file, file.as_ptr())
+            || vma.start() != start
+            || vma.end() - vma.start() != len
+            || vma.as_mixedmap_vma().is_none()
         {
             return Err(ENXIO);
         }

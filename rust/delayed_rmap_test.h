@@ -37,7 +37,9 @@ struct delayed_rmap_page_state {
 #define DELAYED_RMAP_INFO	_IOR(DELAYED_RMAP_IOC_MAGIC, 1, struct delayed_rmap_info)
 /*
  * Zap a range of the current mapping in the caller's mm (the MADV_DONTNEED
- * path).  -EINVAL: bad range; -ENXIO: no mapping of this file (any more).
+ * path).  -EINVAL: bad range; -ENXIO: no mapping of this file (any more),
+ * or not whole: unmapped, moved, split, or replaced by another mapping, of
+ * another file of this device too.
  */
 #define DELAYED_RMAP_ZAP	_IOW(DELAYED_RMAP_IOC_MAGIC, 2, struct delayed_rmap_range)
 /* -EINVAL: index out of range; -ENXIO: nothing mapped yet. */

@@ -35,6 +35,8 @@
 //! TLB flush".
 
 use super::{
+    kunit_support::{self, madvise, Advice},
+    page_state::{get_page, put_page, Inspect as _},
     page_table::pte_table_pfn,
     reclaim::{lru_file, page_locked, FlushWatch, Flushes, MmHolder},
     DelayedRmapDevice, Range, DEVICE_FOPS, MAX_PAGES,
@@ -93,7 +95,7 @@ const SIZES: [usize; 7] = [
     10007,
 ];
 
-/// What a failing flush-order case prints (scripts/rust-kunit-verdict.py
+/// What a failing flush-order case prints (scripts/kunit-verdict.py
 /// requires it under the mutation).
 const ORDER_FAILURE: &str = "out of the rmap at its TLB flush, expected in";
 
@@ -105,10 +107,6 @@ const TABLE_FAILURE: &str = "page table detached at its TLB flush, expected atta
 /// before the flush of its TLB entry (scripts/kunit-verdict.py requires it
 /// without patches/7.2-fix).
 const UNLOCK_FAILURE: &str = "unlocked before its deferred TLB flush";
-
-/// Values of `<uapi/asm-generic/mman-common.h>` for `kunit_vm_mmap()`.
-const PROT_RW: usize = (bindings::PROT_READ | bindings::PROT_WRITE) as usize;
-const MAP_SHARED: usize = bindings::MAP_SHARED as usize;
 
 /// What a page holds at offset 0 after the test wrote it.
 fn marker(index: usize) -> u64 {
@@ -127,9 +125,10 @@ impl PageRef {
     /// Takes another reference to `page`.
     fn get(page: &Page) -> Self {
         let ptr = page.as_ptr();
-        // SAFETY: `page` is a valid page for the duration of the call; the
-        // new reference keeps it valid for the life of `Self`.
-        unsafe { bindings::get_page(ptr) };
+        // SAFETY: `page` is a valid page, referenced by its owner, for the
+        // duration of the call; the new reference is ours, put in `drop()`,
+        // and keeps the page valid for the life of `Self`.
+        unsafe { get_page(ptr) };
         // SAFETY: `Page::as_ptr()` is never null (type invariant of `Page`).
         Self(unsafe { NonNull::new_unchecked(ptr) })
     }
@@ -153,8 +152,9 @@ impl PageRef {
 
 impl Drop for PageRef {
     fn drop(&mut self) {
-        // SAFETY: We own one reference to this page (type invariant).
-        unsafe { bindings::put_page(self.0.as_ptr()) };
+        // SAFETY: We own one reference to this page (type invariant) and
+        // give it up here, once.
+        unsafe { put_page(self.0.as_ptr()) };
     }
 }
 
@@ -203,7 +203,7 @@ impl FlushLog {
                     table
                 }
             };
-            if self.pages[i].page().mapcount() == 0 {
+            if self.pages[i].page().folio_mapcount() == 0 {
                 self.mapped_at_flush[i] = false;
             }
             if table != Some(self.tables[i]) {
@@ -331,25 +331,8 @@ fn current_test() -> Result<*mut bindings::kunit> {
 /// KUnit creates on first use and tears down after the case).
 fn map_shared(file: &File, nr: usize) -> Result<usize> {
     let test = current_test()?;
-    // SAFETY: `test` is the running test; `file` is a valid file, which the
-    // mapping takes its own reference to.
-    let addr = unsafe {
-        bindings::kunit_vm_mmap(
-            test,
-            file.as_ptr(),
-            0,
-            nr * PAGE_SIZE,
-            PROT_RW,
-            MAP_SHARED,
-            0,
-        )
-    };
-    // vm_mmap() errors come back as negative values.
-    if addr == 0 || addr > usize::MAX - 4095 {
-        pr_err!("kunit_vm_mmap of {} pages failed ({:#x})\n", nr, addr);
-        return Err(ENOMEM);
-    }
-    Ok(addr)
+    // SAFETY: `test` is the test the current thread runs.
+    unsafe { kunit_support::map_shared(test, file, nr * PAGE_SIZE) }
 }
 
 /// Opens the module's own device.
@@ -386,20 +369,10 @@ fn device_of(file: &File) -> Result<Pin<&DelayedRmapDevice>> {
     })
 }
 
-/// `madvise(addr, len, advice)` on the current mm: `do_madvise()`.
-fn madvise(addr: usize, len: usize, advice: u32) -> Result {
-    let task = kernel::current!();
-    let mm = task.mm().ok_or(ENXIO)?;
-    let advice = i32::try_from(advice)?;
-    // SAFETY: `mm` is the current task's mm, with users while the task
-    // runs; do_madvise() takes the locks it needs.
-    to_result(unsafe { bindings::do_madvise(mm.as_raw(), addr, len, advice) })
-}
-
 /// Zaps `[addr, addr + len)` of the current mm the way `MADV_DONTNEED`
 /// does: `do_madvise()`, which frees the PTE tables it empties.
 fn madvise_dontneed(addr: usize, len: usize) -> Result {
-    madvise(addr, len, bindings::MADV_DONTNEED)
+    madvise(addr, len, Advice::DontNeed)
 }
 
 /// The PTE table (pfn) of every page of `[addr, addr + nr pages)` in the
@@ -546,7 +519,7 @@ fn run(kind: Kind, access: Access, how: Zap, nr: usize) -> Result<Outcome> {
     }
     let mut refs_before = KVVec::with_capacity(nr, GFP_KERNEL)?;
     for p in pages.iter() {
-        refs_before.push(p.page().ref_count(), GFP_KERNEL)?;
+        refs_before.push(p.page().folio_ref_count(), GFP_KERNEL)?;
         // The recorder's own references, dropped with it before the checks.
         watched.push(PageRef::get(&p.page()), GFP_KERNEL)?;
     }
@@ -559,10 +532,13 @@ fn run(kind: Kind, access: Access, how: Zap, nr: usize) -> Result<Outcome> {
     )?;
     match (kind, how) {
         // The device's own zap: what its ioctl does.
-        (Kind::Module, _) => device_of(&file)?.zap(Range {
-            offset: 0,
-            length: (nr * PAGE_SIZE) as u64,
-        })?,
+        (Kind::Module, _) => device_of(&file)?.zap(
+            &file,
+            Range {
+                offset: 0,
+                length: (nr * PAGE_SIZE) as u64,
+            },
+        )?,
         (Kind::Shmem, Zap::Range) => zap(addr, nr * PAGE_SIZE)?,
         (Kind::Shmem, Zap::Madvise) => madvise_dontneed(addr, nr * PAGE_SIZE)?,
     }
@@ -619,23 +595,19 @@ fn run(kind: Kind, access: Access, how: Zap, nr: usize) -> Result<Outcome> {
 
     for (i, p) in pages.iter().enumerate() {
         let page = p.page();
-        if page.mapcount() != 0 {
+        if page.folio_mapcount() != 0 {
             out.still_mapped += 1;
         }
-        if !page.is_dirty() {
+        if !page.folio_dirty() {
             out.clean += 1;
         }
-        let mut value = 0u64;
-        // SAFETY: `value` is valid for 8 bytes of writes; nothing writes to
-        // the page any more (it is unmapped, or the check below fails).
-        unsafe { page.read_raw((&raw mut value).cast::<u8>(), 0, 8)? };
-        if access == Access::Write && value != marker(i) {
+        if access == Access::Write && page.first_word() != marker(i) {
             out.corrupt += 1;
         }
         // The zap drops exactly the mapping's reference.  Only checked for
         // the module's pages: page cache pages may also sit in per-CPU LRU
         // batches, whose references come and go.
-        if kind == Kind::Module && page.ref_count() != refs_before[i] - 1 {
+        if kind == Kind::Module && page.folio_ref_count() != refs_before[i] - 1 {
             out.bad_refs += 1;
         }
     }
@@ -644,33 +616,15 @@ fn run(kind: Kind, access: Access, how: Zap, nr: usize) -> Result<Outcome> {
 
 /// A shmem file of `nr` pages.
 fn shmem_file(nr: usize) -> Result<ARef<File>> {
-    let size = i64::try_from(nr * PAGE_SIZE)?;
-    // SAFETY: The name is a NUL-terminated string; no VMA flags.
-    let ptr = from_err_ptr(unsafe {
-        bindings::shmem_file_setup(
-            c"delayed-rmap-kunit".as_char_ptr(),
-            size,
-            pin_init::zeroed(),
-        )
-    })?;
-    // SAFETY: shmem_file_setup() returned a valid file with one reference,
-    // which we hand over to the `ARef`.
-    Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(ptr.cast::<File>())) })
+    kunit_support::shmem_file(nr * PAGE_SIZE)
 }
 
 /// A reference to page `index` of shmem file `file`.
 fn shmem_page(file: &File, index: usize) -> Result<PageRef> {
-    // SAFETY: `file` is a valid shmem file, `f_mapping` its page cache.
-    let ptr = from_err_ptr(unsafe {
-        bindings::shmem_read_mapping_page_gfp(
-            (*file.as_ptr()).f_mapping,
-            index,
-            bindings::GFP_KERNEL,
-        )
-    })?;
-    // SAFETY: shmem_read_mapping_page_gfp() returned a page with a reference
-    // for us; it is not null (errors were handled above).
-    Ok(unsafe { PageRef::from_owned(NonNull::new_unchecked(ptr)) })
+    // SAFETY: `file` comes from `shmem_file()` (every caller's does).
+    let ptr = unsafe { kunit_support::shmem_page(file, index)? };
+    // SAFETY: The page has a reference for us, which `PageRef` takes over.
+    Ok(unsafe { PageRef::from_owned(ptr) })
 }
 
 /// A file of one page on the file LRU (`reclaim.c`), and its page.
@@ -712,31 +666,27 @@ fn pageout_dirty_lru_page() -> Result<Pageout> {
         .writer()
         .write(&marker(0))?;
     let p = page.page();
-    if p.mapcount() != 1 || p.is_dirty() {
+    if p.folio_mapcount() != 1 || p.folio_dirty() {
         pr_err!(
             "    # lru_page_pageout_unlock_order: before MADV_PAGEOUT: mapcount {}, {}\n",
-            p.mapcount(),
-            if p.is_dirty() { "dirty" } else { "clean" }
+            p.folio_mapcount(),
+            if p.folio_dirty() { "dirty" } else { "clean" }
         );
         return Err(EINVAL);
     }
 
     let watch = FlushWatch::new(&p)?;
-    let advised = madvise(addr, PAGE_SIZE, bindings::MADV_PAGEOUT);
+    let advised = madvise(addr, PAGE_SIZE, Advice::PageOut);
     let seen = watch.stop();
     drop(holder);
     advised?;
 
-    let mut value = 0u64;
-    // SAFETY: `value` is valid for 8 bytes of writes; nothing writes to the
-    // page any more (it is unmapped, or the checks fail).
-    unsafe { p.read_raw((&raw mut value).cast::<u8>(), 0, 8)? };
     Ok(Pageout {
         seen,
-        mapcount: p.mapcount(),
-        dirty: p.is_dirty(),
+        mapcount: p.folio_mapcount(),
+        dirty: p.folio_dirty(),
         locked: page_locked(&p),
-        value,
+        value: p.first_word(),
     })
 }
 

@@ -278,10 +278,14 @@ TEST_F(dev, bad_arguments)
 	/* No mapping yet. */
 	EXPECT_EQ(-ENXIO, zap(self->fd, 0, self->page));
 	EXPECT_EQ(-ENXIO, page_state(self->fd, 0, &st));
-	/* Private and oversized mappings are refused. */
+	/* Private, oversized and offset mappings are refused. */
 	EXPECT_EQ(MAP_FAILED, mmap(NULL, self->page, PROT_READ, MAP_PRIVATE, self->fd, 0));
+	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(MAP_FAILED, mmap(NULL, (self->info.max_pages + 1) * self->page,
 				   PROT_READ, MAP_SHARED, self->fd, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, self->page, PROT_READ, MAP_SHARED, self->fd, self->page));
+	EXPECT_EQ(EINVAL, errno);
 
 	p = mmap(NULL, n * self->page, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
@@ -318,6 +322,49 @@ TEST_F(dev, bad_arguments)
 	/* Unmapped: the zap finds no mapping any more. */
 	ASSERT_EQ(0, munmap(p, n * self->page));
 	EXPECT_EQ(-ENXIO, zap(self->fd, 0, self->page));
+}
+
+/*
+ * A zap acts on this file's mapping only.  This file maps n pages and
+ * unmaps them; a second file of the device maps n pages of its own at the
+ * same address.  A zap through the first file must be refused (-ENXIO) and
+ * leave the second file's pages mapped; the second file's own zap is the
+ * control (it unmaps them).
+ */
+TEST_F(dev, zap_refuses_another_files_mapping)
+{
+	const size_t n = 4;
+	struct delayed_rmap_page_state st;
+	void *p, *q;
+	size_t i;
+	int other;
+
+	p = mmap(NULL, n * self->page, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, p) TH_LOG("mmap: %s", strerror(errno));
+	ASSERT_EQ(0, munmap(p, n * self->page));
+	other = open(DEVICE, O_RDWR);
+	ASSERT_LE(0, other) TH_LOG("open %s: %s", DEVICE, strerror(errno));
+	q = mmap(p, n * self->page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE,
+		 other, 0);
+	ASSERT_EQ(p, q) TH_LOG("mmap at %p: %s", p, strerror(errno));
+	for (i = 0; i < n; i++)
+		((uint64_t *)q)[i * self->page / 8] = i + 1;
+
+	EXPECT_EQ(-ENXIO, zap(self->fd, 0, n * self->page));
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(0, page_state(other, i, &st));
+		EXPECT_EQ(1, st.mapcount) TH_LOG("page %zu of the other file: zapped", i);
+	}
+
+	EXPECT_EQ(0, zap(other, 0, n * self->page));
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(0, page_state(other, i, &st));
+		EXPECT_EQ(0, st.mapcount) TH_LOG("page %zu", i);
+		EXPECT_EQ(1U, st.word_valid) TH_LOG("page %zu", i);
+		EXPECT_EQ(i + 1, st.word) TH_LOG("page %zu", i);
+	}
+	EXPECT_EQ(0, munmap(q, n * self->page));
+	EXPECT_EQ(0, close(other));
 }
 
 /*

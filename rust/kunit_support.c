@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What the delayed_rmap_test module's KUnit suite needs and the kernel
+ * crate of Linux 7.2 cannot reach: a shmem file and its pages
+ * (<linux/shmem_fs.h> is not in its bindings), a shared mapping of a file
+ * in the test's mm and madvise() there (the PROT_*, MAP_* and MADV_* values
+ * of <linux/mman.h> are not either).
+ */
+
+#include <kunit/test.h>
+#include <linux/err.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/sched.h>
+#include <linux/shmem_fs.h>
+
+#include "kunit_support.h"
+
+/* A shmem file of @size bytes: a file with one reference, or an ERR_PTR. */
+struct file *delayed_rmap_shmem_file(loff_t size)
+{
+	return shmem_file_setup("delayed-rmap-kunit", size, EMPTY_VMA_FLAGS);
+}
+
+/* Page @index of shmem file @file with a reference for the caller, or an ERR_PTR. */
+struct page *delayed_rmap_shmem_page(struct file *file, pgoff_t index)
+{
+	return shmem_read_mapping_page_gfp(file->f_mapping, index, GFP_KERNEL);
+}
+
+/*
+ * Maps @len bytes of @file from offset 0, shared, readable and writable,
+ * into the mm of KUnit test @test (created on first use, torn down after
+ * the case): the address, or a negative errno cast to unsigned long.
+ */
+unsigned long delayed_rmap_map_shared(struct kunit *test, struct file *file, unsigned long len)
+{
+	return kunit_vm_mmap(test, file, 0, len, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+}
+
+/*
+ * madvise(@start, @len, @advice) in the current task's mm, as the system
+ * call does it (do_madvise(), which the kernel exports to KUnit tests
+ * only): 0 or a negative errno.  @dontneed selects MADV_DONTNEED, else
+ * MADV_PAGEOUT, the two the suite uses.
+ */
+int delayed_rmap_madvise(unsigned long start, size_t len, bool dontneed)
+{
+	if (!current->mm)
+		return -ENXIO;
+	return do_madvise(current->mm, start, len, dontneed ? MADV_DONTNEED : MADV_PAGEOUT);
+}

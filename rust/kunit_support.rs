@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What the KUnit suite needs and the kernel crate cannot do, through the C
+//! functions of `kunit_support.c`: a shmem file and its pages, a shared
+//! mapping of a file in the test's mm, and `madvise()` there (the kernel
+//! crate's bindings of Linux 7.2 have neither `<linux/shmem_fs.h>` nor the
+//! values of `<linux/mman.h>`).
+
+use core::{
+    ffi::{c_int, c_void},
+    ptr::NonNull,
+};
+use kernel::{
+    bindings,
+    error::{from_err_ptr, to_result},
+    fs::File,
+    prelude::*,
+    sync::aref::ARef,
+};
+
+// Files, pages and tests are passed as `void *`: their structs hold fields
+// that are not FFI-safe in Rust.
+extern "C" {
+    fn delayed_rmap_shmem_file(size: i64) -> *mut c_void;
+    fn delayed_rmap_shmem_page(file: *mut c_void, index: usize) -> *mut c_void;
+    fn delayed_rmap_map_shared(test: *mut c_void, file: *mut c_void, len: usize) -> usize;
+    fn delayed_rmap_madvise(start: usize, len: usize, dontneed: bool) -> c_int;
+}
+
+/// A shmem file of `size` bytes.
+pub(crate) fn shmem_file(size: usize) -> Result<ARef<File>> {
+    let size = i64::try_from(size)?;
+    // SAFETY: Always safe to call; it returns a file or an ERR_PTR.
+    let ptr = from_err_ptr(unsafe { delayed_rmap_shmem_file(size) })?;
+    let ptr = NonNull::new(ptr.cast::<File>()).ok_or(ENOMEM)?;
+    // SAFETY: The file is valid with one reference, which we hand over to
+    // the `ARef`; `File` is a transparent `struct file`.
+    Ok(unsafe { ARef::from_raw(ptr) })
+}
+
+/// Page `index` of shmem file `file`, with a reference the caller takes
+/// over (to put once).
+///
+/// # Safety
+///
+/// `file` is a shmem file (from [`shmem_file`]).
+pub(crate) unsafe fn shmem_page(file: &File, index: usize) -> Result<NonNull<bindings::page>> {
+    // SAFETY: `file` is a valid shmem file (the caller promises), whose
+    // page cache the function reads; it returns a page or an ERR_PTR.
+    let ptr = from_err_ptr(unsafe { delayed_rmap_shmem_page(file.as_ptr().cast(), index) })?;
+    NonNull::new(ptr.cast::<bindings::page>()).ok_or(ENOMEM)
+}
+
+/// Maps `len` bytes of `file` shared and writable, from offset 0, into the
+/// mm of the KUnit test `test` (which KUnit creates on first use and tears
+/// down after the case); the mapping takes its own reference to `file`.
+///
+/// # Safety
+///
+/// `test` is the KUnit test the current thread runs.
+pub(crate) unsafe fn map_shared(
+    test: *mut bindings::kunit,
+    file: &File,
+    len: usize,
+) -> Result<usize> {
+    // SAFETY: `test` is the running test (the caller promises); `file` is a
+    // valid file for the call.
+    let addr = unsafe { delayed_rmap_map_shared(test.cast(), file.as_ptr().cast(), len) };
+    // vm_mmap() errors come back as negative values.
+    if addr == 0 || addr > usize::MAX - 4095 {
+        pr_err!("kunit_vm_mmap of {} bytes failed ({:#x})\n", len, addr);
+        return Err(ENOMEM);
+    }
+    Ok(addr)
+}
+
+/// What `madvise()` to do.
+#[derive(Clone, Copy)]
+pub(crate) enum Advice {
+    /// `MADV_DONTNEED`: zap the range; frees the PTE tables it empties.
+    DontNeed,
+    /// `MADV_PAGEOUT`: reclaim the range's pages.
+    PageOut,
+}
+
+/// `madvise(start, len, advice)` in the current task's mm, as the system
+/// call does it; `ENXIO` if the task has no mm.
+pub(crate) fn madvise(start: usize, len: usize, advice: Advice) -> Result {
+    let dontneed = matches!(advice, Advice::DontNeed);
+    // SAFETY: Always safe to call: the function checks the task's mm and
+    // the range, and takes the locks it needs.
+    to_result(unsafe { delayed_rmap_madvise(start, len, dontneed) })
+}
