@@ -107,7 +107,7 @@ help:
 	@echo '  measure-lost-write long form: MEASURE_RUNS x MEASURE_SECONDS per variant (not in check),'
 	@echo '                  on the kernels in MEASURE_KERNELS (stock nofix patched)'
 	@echo '  source-7.2      fetch Debian sid'"'"'s linux-source-7.x = LINUX7_VERSION (private apt state)'
-	@echo '  apply-7.2       apply patches/7.2 (kernel crate bindings the Rust module needs)'
+	@echo '  apply-7.2       apply patches/7.2 (do_madvise() exported to KUnit tests, for the Rust module)'
 	@echo '  boot-7.2        boot the 7.x kernel and run CMD in the guest'
 	@echo '  module-7.2      build the Rust module (rust/) against the 7.x kernel, outside the repository'
 	@echo '  stock-7.2       unpack Debian sid'"'"'s stock 7.x (linux-binary-$$(STOCK7_RELEASE)) and prepare its module headers'
@@ -430,7 +430,8 @@ source-7.2:
 	@$(S)/kernel-tree.sh fetch-sid '$(LINUX7_PKG)' '$(LINUX7_VERSION)' '$(TREE_7)' '$(DEB_DIR)'
 
 # patches/7.2-fix (the fix) and patches/7.2 (what the Rust module needs from
-# the kernel crate), applied with git am like the 6.1 series.
+# the kernel: do_madvise() exported to KUnit tests), applied with git am like
+# the 6.1 series.
 apply-7.2: source-7.2
 	@$(S)/kernel-tree.sh apply '$(TREE_7)' '$(PATCHES_7_FIX)' '$(PATCHES_7)'
 

@@ -377,6 +377,15 @@ python3 "$here/ktap.py" check "$T/results" "$T/results/steps.tsv" -o "$T/results
 expect "check.ktap of a recorded run parses, every case counted" 0 "Ran 20 tests: passed: 19, skipped: 1" \
 	python3 "$tree/tools/testing/kunit/kunit.py" parse "$T/results/check.ktap"
 
+log "rust/Makefile (the module's own build) refuses a bad KDIR:"
+mkdir -p "$T/kdir"
+touch "$T/kdir/Makefile"
+printf 'CONFIG_KUNIT=y\n# CONFIG_RUST is not set\n' >"$T/kdir/.config"
+expect "a KDIR that is no build directory: an error naming it" 2 "KDIR=$T/no-kdir: not a kernel build directory" \
+	make -s -C "$repo/rust" KDIR="$T/no-kdir"
+expect "a build directory without Rust and mmu_notifier: an error naming the options" 2 \
+	"CONFIG_RUST CONFIG_MMU_NOTIFIER not set to y" make -s -C "$repo/rust" KDIR="$T/kdir"
+
 # 3. Every step of the table is described in Documentation/testing.rst (its
 # table of steps, where a long name is split over two lines after a '-').
 undocumented=$(python3 - "$repo/scripts/steps.tsv" "$repo/Documentation/testing.rst" <<'PY'
