@@ -465,7 +465,7 @@ fn run(kind: Kind, access: Access, how: Zap, nr: usize) -> Result<Outcome> {
     };
     let file = match kind {
         Kind::Module => open_device()?,
-        Kind::Shmem => shmem_file(mapped)?,
+        Kind::Shmem => kunit_support::shmem_file(mapped * PAGE_SIZE)?,
     };
     let base = map_shared(&file, mapped)?;
     let addr = if aligned {
@@ -614,14 +614,10 @@ fn run(kind: Kind, access: Access, how: Zap, nr: usize) -> Result<Outcome> {
     Ok(out)
 }
 
-/// A shmem file of `nr` pages.
-fn shmem_file(nr: usize) -> Result<ARef<File>> {
-    kunit_support::shmem_file(nr * PAGE_SIZE)
-}
-
 /// A reference to page `index` of shmem file `file`.
 fn shmem_page(file: &File, index: usize) -> Result<PageRef> {
-    // SAFETY: `file` comes from `shmem_file()` (every caller's does).
+    // SAFETY: `file` comes from `kunit_support::shmem_file()` (every
+    // caller's does).
     let ptr = unsafe { kunit_support::shmem_page(file, index)? };
     // SAFETY: The page has a reference for us, which `PageRef` takes over.
     Ok(unsafe { PageRef::from_owned(ptr) })
