@@ -273,7 +273,7 @@ log "mm selftests' pass-set comparison (mm-selftests.sh judge) and kernel log co
 M=$J/mm-selftests
 mj() {
 	rm -rf "$T/mm"
-	"$here/mm-selftests.sh" judge "$1" "$2" "$T/mm/summary.txt"
+	"$here/mm-selftests.sh" judge "$1" "$2" "$T/mm/summary.txt" "${@:3}"
 }
 expect "a recorded pair (6.1 debug kernel without and with the fixes): passes" 0 \
 	"every test that passed without the fixes passed with them" mj "$M/with.log" "$M/without.log"
@@ -281,6 +281,39 @@ expect "a recorded pair (6.1 debug kernel without and with the fixes): passes" 0
 edit mm-regress.log "$M/with.log" '/^# running \.\/mremap_dontunmap$/,/^# \[PASS\]$/s/^# \[PASS\]$/# [FAIL]/'
 expect "a test that passed without the fixes fails with them: fails, named" 1 \
 	"not with them: ./mremap_dontunmap (FAIL)" mj "$T/mm-regress.log" "$M/without.log"
+# mm_rerun <log> <result>...: a rerun boot's log of ./mremap_dontunmap,
+# one run per result, as mm-selftests.sh's rerun script prints them.
+mm_rerun() {
+	local out=$T/$1 i=0 r
+	shift
+	: >"$out"
+	for r in "$@"; do
+		i=$((i + 1))
+		printf '%s\n' "mm-selftests-rerun: $i run_vmtests.sh: ./mremap_dontunmap" "# # --------------------------" \
+			"# # running ./mremap_dontunmap" "# # --------------------------" "# # OK" "# # [$r]" >>"$out"
+	done
+}
+mm_rerun rerun-without.log PASS PASS PASS
+mm_rerun rerun-fail.log FAIL FAIL PASS
+expect "that test again fails in most reruns with the fixes, passes in every one without: fails, with the runs" 1 \
+	"not with them: ./mremap_dontunmap (with the fixes 3 of 4 runs did not pass: FAIL FAIL FAIL PASS; without them 0 of 4" \
+	mj "$T/mm-regress.log" "$M/without.log" "$T/rerun-fail.log" "$T/rerun-without.log"
+mm_rerun rerun-flaky.log PASS FAIL PASS
+expect "that test fails in half the runs with the fixes: flaky, named, not judged" 0 \
+	"flaky, not judged: ./mremap_dontunmap (with the fixes 2 of 4 runs did not pass" \
+	mj "$T/mm-regress.log" "$M/without.log" "$T/rerun-flaky.log" "$T/rerun-without.log"
+mm_rerun rerun-without-fail.log PASS FAIL PASS
+expect "that test fails in most runs with the fixes and in one without them: flaky, not a regression" 0 \
+	"flaky, not judged: ./mremap_dontunmap (with the fixes 3 of 4" \
+	mj "$T/mm-regress.log" "$M/without.log" "$T/rerun-fail.log" "$T/rerun-without-fail.log"
+mm_rerun rerun-died.log FAIL
+printf '%s\n' "mm-selftests-rerun: 2 run_vmtests.sh: ./mremap_dontunmap" "# # running ./mremap_dontunmap" >>"$T/rerun-died.log"
+expect "the rerun boot with the fixes died in a run: that run did not pass" 1 \
+	"(with the fixes 3 of 3 runs did not pass: FAIL FAIL NONE" \
+	mj "$T/mm-regress.log" "$M/without.log" "$T/rerun-died.log" "$T/rerun-without.log"
+mm_rerun rerun-none.log
+expect "a rerun log without that test: an error, not a verdict" 1 "no rerun of ./mremap_dontunmap" \
+	mj "$T/mm-regress.log" "$M/without.log" "$T/rerun-none.log" "$T/rerun-without.log"
 # shellcheck disable=SC2016 # a sed address, not a shell expansion
 edit mm-died.log "$M/with.log" '/^# running \.\/madv_populate$/,$d'
 expect "a run with the fixes cut short (the guest died): the tests not run fail, named" 1 \

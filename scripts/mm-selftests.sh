@@ -7,10 +7,16 @@
 # with the fixes and without them.  Every test that passes on the kernel
 # without the fixes must pass with them (a pass-set comparison: a test
 # that fails or skips on both says nothing about the fixes, and is
-# listed, not judged).
+# listed, not judged).  One run of each kernel cannot tell a flaky test
+# from a regression: a test that passed without the fixes and not with
+# them runs again, alone, MM_RERUNS times (default 3; 0: none, the one
+# difference fails) on each kernel, and fails the step only when it
+# passed in every run without the fixes and did not pass in more than
+# half of the runs with them; otherwise it is flaky, named in <result>
+# with every run's result, not judged.
 #
 #   mm-selftests.sh <tree> <headers build dir> <kernel with> <kernel without> <workdir> <result>
-#   mm-selftests.sh judge <log with> <log without> <result>
+#   mm-selftests.sh judge <log with> <log without> <result> [<rerun log with> <rerun log without>]
 #   mm-selftests.sh categories <tree>   (7.x: run_vmtests.sh's categories)
 #
 # <tree>: the kernel tree (its tools/testing/selftests); <headers build
@@ -54,9 +60,12 @@
 # A test is a run_test of run_vmtests.sh: its "running <command>" title
 # (framed by dashes) and the [PASS], [FAIL] or [SKIP] that follows; both
 # versions print them.  Kept next to <result>: <kernel>.log (the guest's
-# output), <kernel>.console.log, <kernel>.tsv (test, result), compare.tsv
-# (test, without, with), klog.txt (the comparison), klog-without.txt (the
-# reports of the run without the fixes, quoted whole).
+# output), <kernel>.console.log, <kernel>.tsv (test, result, runner
+# test), compare.tsv (test, without, with); with reruns, <kernel>-rerun.log
+# (and .console.log), reruns.tsv (test, every result without, with) and
+# <kernel>-all.console.log (both boots' consoles, the ones compared);
+# klog.txt (the comparison), klog-without.txt (the reports of the run
+# without the fixes, quoted whole).
 
 set -euo pipefail
 PROG=mm-selftests
@@ -65,14 +74,17 @@ here=$(dirname "$(realpath "$0")")
 . "$here/lib.sh"
 
 # results <runner log> <tsv>: the tests of run_vmtests.sh in the log
-# (any depth of the runners' "# "), one line each: command, PASS|FAIL|SKIP,
-# or NONE when the run ended before its result (a timeout, a crash).  A
+# (any depth of the runners' "# "), one line each: command, PASS|FAIL|SKIP
+# or NONE when the run ended before its result (a timeout, a crash), and
+# the kselftest runner's test that ran it (ksft_<category>.sh on 7.x,
+# run_vmtests.sh on 6.1; empty when the log has no runner header).  A
 # [PASS] whose kselftest programs' "Totals:" lines count no pass, no
 # failure and a skip is a SKIP: the program ran none of its tests (7.x's
 # gup_test without /sys/kernel/debug/gup_test exits 0 so).
 results() {
 	awk '
 		{ sub(/^(# )+/, ""); sub(/^#$/, "") }
+		/^selftests: [^ ]+: [^ ]+$/ { runner = $3 }
 		/^running / && prev ~ /^-+$/ && length(prev) == length($0) {
 			if (cur != "") out()
 			cur = substr($0, 9); res = "NONE"; tot = kpass = kfail = kskip = 0
@@ -94,14 +106,60 @@ results() {
 		function out(   k) {
 			k = cur; n[k]++
 			if (n[k] > 1) k = k " #" n[k]
-			printf "%s\t%s\n", k, res
+			printf "%s\t%s\t%s\n", k, res, runner
 		}
 		END { if (cur != "") out() }' "$1" >"$2"
 }
 
-# judge <log with> <log without> <result>: the pass-set comparison.
+# rerun_results <rerun log> <tsv>: the reruns in a log of the rerun boot,
+# one line each: test, PASS|FAIL|SKIP|NONE.  Each rerun starts with a line
+# "mm-selftests-rerun: <n> <runner test>: <test>" (the rerun script's); its
+# result is that test's in the output up to the next such line, NONE when
+# the output has none (the run died first).
+rerun_results() {
+	local log=$1 out=$2 tmp n key res
+	tmp=$(mktemp -d)
+	awk -v d="$tmp" '
+		/^mm-selftests-rerun: [0-9]+ [^ ]+: / {
+			n++; k = $0; sub(/^mm-selftests-rerun: [0-9]+ [^ ]+: /, "", k)
+			print k >(d "/" n ".test"); printf "" >(d "/" n ".log"); next
+		}
+		n { print >(d "/" n ".log") }' "$log"
+	: >"$out"
+	while read -r n; do
+		key=$(<"$tmp/$n.test")
+		results "$tmp/$n.log" "$tmp/$n.tsv"
+		res=$(awk -F'\t' -v k="$key" '$1 == k { print $2; exit }' "$tmp/$n.tsv")
+		printf '%s\t%s\n' "$key" "${res:-NONE}" >>"$out"
+	done < <(find "$tmp" -name '*.test' -printf '%f\n' | sed 's/\.test$//' | sort -n)
+	rm -rf "$tmp"
+}
+
+# rerun_pick regress|flaky <reruns.tsv>: its tests of that kind, each
+# with its counts, comma-separated: a regression passed in every run
+# without the fixes and did not pass in more than half of those with them.
+rerun_pick() {
+	awk -F'\t' -v what="$1" '
+		{
+			no = split($2, o, " "); nw = split($3, w, " "); fo = fw = 0
+			for (i = 1; i <= no; i++) fo += o[i] != "PASS"
+			for (i = 1; i <= nw; i++) fw += w[i] != "PASS"
+			r = (fo == 0 && 2 * fw > nw) ? "regress" : "flaky"
+			if (r == what)
+				printf "%s (with the fixes %d of %d runs did not pass: %s; without them %d of %d: %s), ", $1, fw, nw, $3, fo, no, $2
+		}' "$2"
+}
+
+# judge <log with> <log without> <result> [<rerun log with> <rerun log
+# without>]: the pass-set comparison.  A test that passed without the
+# fixes and not with them fails the step; with the logs of its reruns
+# (the same test alone, several times on each kernel), only when it
+# passed in every run without the fixes and did not pass in most (more
+# than half) of the runs with them.  Any other such test is flaky: named
+# in <result> with its results, not judged (a failure in one run in four
+# with the fixes and none in four without cannot be told from chance).
 judge() {
-	local with=$1 without=$2 result=$3 art nwith nwithout npass regress
+	local with=$1 without=$2 result=$3 rwith=${4:-} rwithout=${5:-} art nwith nwithout npass regress flaky
 	art=$(dirname "$result")
 	mkdir -p "$art"
 	results "$with" "$art/with.tsv"
@@ -121,15 +179,39 @@ judge() {
 			for (k in w) if (!(k in o)) printf "%s\tMISSING\t%s\n", k, w[k]
 		}' "$art/with.tsv" "$art/without.tsv" >"$art/compare.tsv"
 	npass=$(awk -F'\t' '$2 == "PASS" && $3 == "PASS"' "$art/compare.tsv" | wc -l)
-	regress=$(awk -F'\t' '$2 == "PASS" && $3 != "PASS" { printf "%s (%s), ", $1, $3 }' "$art/compare.tsv")
 	echo "tests whose result differs, or that did not pass on both (without -> with):"
 	awk -F'\t' '!($2 == "PASS" && $3 == "PASS") { printf "    %-60s %s -> %s\n", $1, $2, $3 }' "$art/compare.tsv"
+	rm -f "$art/reruns.tsv"
+	if [[ -z $rwith ]]; then
+		regress=$(awk -F'\t' '$2 == "PASS" && $3 != "PASS" { printf "%s (%s), ", $1, $3 }' "$art/compare.tsv")
+		flaky=
+	else
+		rerun_results "$rwith" "$art/with-rerun.tsv"
+		rerun_results "$rwithout" "$art/without-rerun.tsv"
+		# test, the results without the fixes, with them (the first run's first).
+		awk -F'\t' '
+			FILENAME ~ /\/with-rerun\.tsv$/ { rw[$1] = rw[$1] " " $2; next }
+			FILENAME ~ /\/without-rerun\.tsv$/ { ro[$1] = ro[$1] " " $2; next }
+			$2 == "PASS" && $3 != "PASS" { printf "%s\t%s%s\t%s%s\n", $1, $2, ro[$1], $3, rw[$1] }' \
+			"$art/with-rerun.tsv" "$art/without-rerun.tsv" "$art/compare.tsv" >"$art/reruns.tsv"
+		local t o w
+		while IFS=$'\t' read -r t o w; do
+			[[ $o == *" "* ]] || die "no rerun of $t in $rwithout: cannot tell a flaky test from a regression"
+			[[ $w == *" "* ]] || die "no rerun of $t in $rwith: cannot tell a flaky test from a regression"
+		done <"$art/reruns.tsv"
+		echo "reruns of the tests that passed without the fixes and not with them (each run's result, the first run's first):"
+		awk -F'\t' '{ printf "    %-60s without: %s; with: %s\n", $1, $2, $3 }' "$art/reruns.tsv"
+		regress=$(rerun_pick regress "$art/reruns.tsv")
+		flaky=$(rerun_pick flaky "$art/reruns.tsv")
+	fi
+	rm -f "$result"
+	[[ -z $flaky ]] || echo "mm-selftests: flaky, not judged: ${flaky%, }" | tee -a "$result"
 	if [[ -n $regress ]]; then
-		echo "mm-selftests: FAIL: passed without the fixes, not with them: ${regress%, }" | tee "$result"
+		echo "mm-selftests: FAIL: passed without the fixes, not with them: ${regress%, }" | tee -a "$result"
 		return 1
 	fi
-	echo "mm-selftests: every test that passed without the fixes passed with them: $npass of $nwithout tests pass on both ($(awk -F'\t' '$2 != "PASS"' "$art/compare.tsv" | wc -l) did not pass without the fixes; $nwith results with them)" |
-		tee "$result"
+	echo "mm-selftests: every test that passed without the fixes passed with them${flaky:+ or is flaky (above)}: $npass of $nwithout tests pass on both ($(awk -F'\t' '$2 != "PASS"' "$art/compare.tsv" | wc -l) did not pass without the fixes; $nwith results with them)" |
+		tee -a "$result"
 }
 
 # categories <run_vmtests.sh>: its categories (CATEGORY="..."), sorted,
@@ -147,9 +229,12 @@ if [[ ${1:-} == categories ]]; then
 fi
 
 if [[ ${1:-} == judge ]]; then
-	[[ $# -eq 4 ]] || die "usage: $0 judge <log with> <log without> <result>"
-	[[ -f $2 && -f $3 ]] || die "no such log: $2 or $3"
-	judge "$2" "$3" "$4"
+	[[ $# -eq 4 || $# -eq 6 ]] ||
+		die "usage: $0 judge <log with> <log without> <result> [<rerun log with> <rerun log without>]"
+	for f in "$2" "$3" "${@:5}"; do
+		[[ -f $f ]] || die "no such log: $f"
+	done
+	judge "${@:2}"
 	exit
 fi
 
@@ -193,6 +278,8 @@ else
 fi
 [[ $MM_TESTS =~ ^(-[ct]\ $col(:[a-z0-9_.-]+)?)(\ -[ct]\ $col(:[a-z0-9_.-]+)?)*$ ]] ||
 	die "MM_TESTS must be runner arguments of the $col collection, like '-c $col' or '-t $col:ksft_mmap.sh' (got '$MM_TESTS')"
+MM_RERUNS=${MM_RERUNS:-3}
+[[ $MM_RERUNS =~ ^([0-9]|1[0-9]|20)$ ]] || die "MM_RERUNS must be a number of reruns from 0 to 20 (got '$MM_RERUNS')"
 MM_COUNT=${MM_COUNT:-no}
 [[ $MM_COUNT == yes || $MM_COUNT == no ]] || die "MM_COUNT must be yes or no (got '$MM_COUNT')"
 MM_BOOTS=${MM_BOOTS:-without with}
@@ -271,9 +358,11 @@ fi
 # maps 2 GiB regions, refused (ENOMEM) in 2G.
 VNG_MEMORY=$MM_MEMORY
 export VNG_MEMORY
+dir=/tmp/mm-selftests
+# run_on <name> <kernel> <what it runs, for the log>
 run_on() {
-	local name=$1 kernel=$2 rc=0 dir=/tmp/mm-selftests
-	log "$name: booting $(basename "$kernel") ($VNG_MEMORY): run_kselftest.sh $MM_TESTS"
+	local name=$1 kernel=$2 rc=0
+	log "$name: booting $(basename "$kernel") ($VNG_MEMORY): $3"
 	VNG_CONSOLE=$art/$name.console.log VNG_OPTS="${VNG_OPTS:-} --user root" VNG_TIMEOUT=$((MM_TIMEOUT * nsel + 600)) \
 		"$here/vng-run.sh" "$kernel" "mkdir -p $dir && mount -t tmpfs mm-selftests $dir && cp -a $work/kselftest/. $dir/ &&
 			cd $dir && $run_tests" \
@@ -284,7 +373,8 @@ run_on() {
 	log "$name: $(wc -l <"$art/$name.tsv") tests: $(cut -f2 "$art/$name.tsv" | sort | uniq -c | awk '{ printf "%s%s %s", s, $1, $2; s = ", " }')"
 }
 for name in $MM_BOOTS; do
-	if [[ $name == with ]]; then run_on with "$with"; else run_on without "$without"; fi
+	if [[ $name == with ]]; then k=$with; else k=$without; fi
+	run_on "$name" "$k" "run_kselftest.sh $MM_TESTS"
 done
 if [[ $MM_COUNT == yes ]]; then
 	for name in $MM_BOOTS; do
@@ -297,14 +387,56 @@ if [[ $MM_COUNT == yes ]]; then
 	fi
 fi
 
+# The tests that passed without the fixes and not with them, each run
+# again MM_RERUNS times on both kernels, alone: its runner test (the
+# ksft_<category>.sh or run_vmtests.sh that ran it) with run_vmtests.sh's
+# run_test() told to run only that test (MM_RERUN_ONLY, its "running"
+# title): the same setup as in the whole run, without the other tests.
+reruns=()
+mapfile -t cand < <(awk -F'\t' 'NR == FNR { w[$1] = $2; r[$1] = $3; next }
+	$2 == "PASS" && w[$1] != "PASS" { printf "%s\t%s\n", (r[$1] != "" ? r[$1] : $3), $1 }' \
+	"$art/with.tsv" "$art/without.tsv")
+if ((${#cand[@]} && MM_RERUNS > 0)); then
+	{
+		echo '#!/bin/sh'
+		echo "# ${#cand[@]} test(s), $MM_RERUNS rerun(s) each, from $dir/$col."
+		echo 'set -e'
+		echo "cd $dir/$col"
+		# shellcheck disable=SC2016 # the guest's shell expands them
+		echo 'sed -i '\''/^run_test() {$/a [ -z "${MM_RERUN_ONLY:-}" ] || [ "$*" = "$MM_RERUN_ONLY" ] || return 0'\'' run_vmtests.sh'
+		echo 'grep -q MM_RERUN_ONLY run_vmtests.sh || { echo "mm-selftests-rerun: run_vmtests.sh has no run_test() to filter"; exit 1; }'
+		for i in $(seq "$MM_RERUNS"); do
+			for c in "${cand[@]}"; do
+				runner=${c%%$'\t'*} key=${c#*$'\t'}
+				[[ -n $runner && $runner =~ ^[A-Za-z0-9_.-]+$ ]] ||
+					die "cannot rerun $key: no runner test (its \"selftests: $col: ...\" header) in $art/with.log"
+				[[ $key != *"'"* ]] || die "cannot rerun $key: a quote in its title"
+				echo "echo 'mm-selftests-rerun: $i $runner: $key'"
+				echo "MM_RERUN_ONLY='${key% #[0-9]*}' ./$runner 2>&1 | cat"
+			done
+		done
+	} >"$work/rerun.sh"
+	log "${#cand[@]} test(s) passed without the fixes and not with them: running each $MM_RERUNS more times on both kernels: $(printf '%s\n' "${cand[@]}" | cut -f2 | paste -sd, | sed 's/,/, /g')"
+	run_tests="sh $work/rerun.sh" nsel=$((${#cand[@]} * MM_RERUNS))
+	run_on without-rerun "$without" "the rerun script $work/rerun.sh"
+	run_on with-rerun "$with" "the rerun script $work/rerun.sh"
+	reruns=("$art/with-rerun.log" "$art/without-rerun.log")
+fi
 rc=0
-judge "$art/with.log" "$art/without.log" "$result" || rc=$?
+judge "$art/with.log" "$art/without.log" "$result" "${reruns[@]}" || rc=$?
 # The kernel logs: a report with the fixes that the run without them does
 # not have fails, quoted (scripts/klog.py compare); one it has too comes
 # from the tree or the tests, not from the fixes: listed, in the result.
+# With reruns, each kernel's two boots are one log (<kernel>-all.console.log).
+kwith=$art/with.console.log kwithout=$art/without.console.log
+if ((${#reruns[@]})); then
+	cat "$art/with.console.log" "$art/with-rerun.console.log" >"$art/with-all.console.log"
+	cat "$art/without.console.log" "$art/without-rerun.console.log" >"$art/without-all.console.log"
+	kwith=$art/with-all.console.log kwithout=$art/without-all.console.log
+fi
 klog_rc=0
-python3 "$here/klog.py" compare "$art/with.console.log" "$art/without.console.log" >"$art/klog.txt" || klog_rc=$?
-klog_judge "$art/without.console.log" "$art/klog-without.txt" >/dev/null
+python3 "$here/klog.py" compare "$kwith" "$kwithout" >"$art/klog.txt" || klog_rc=$?
+klog_judge "$kwithout" "$art/klog-without.txt" >/dev/null
 cat "$art/klog.txt" >&2
 case $klog_rc in
 0) ;;
@@ -313,10 +445,10 @@ case $klog_rc in
 		tee -a "$result"
 	exit 1
 	;;
-*) die "cannot compare the kernel logs $art/with.console.log and $art/without.console.log" ;;
+*) die "cannot compare the kernel logs $kwith and $kwithout" ;;
 esac
 # klog.py's last line: "... each also in <ref>: <signature> xN; ...".
-same=$(sed -n 's/^klog: no new report: \([0-9]*\) report(s) in .*, each also in .*\/without\.console\.log: /\1 report(s) with the fixes, each also without them (/p' "$art/klog.txt")
+same=$(sed -n 's/^klog: no new report: \([0-9]*\) report(s) in .*, each also in .*\/without[a-z-]*\.console\.log: /\1 report(s) with the fixes, each also without them (/p' "$art/klog.txt")
 if [[ -n $same ]]; then
 	echo "mm-selftests: the kernel logs: $same); none new" | tee -a "$result"
 else
