@@ -127,7 +127,8 @@ help:
 	@echo '  soak-control-fsx  the soak harness must report an fsx run whose file another process corrupts'
 	@echo '  soak-mutation-6.1 the 6.1 debug kernel with patches/6.1-soak-mutation: the kernel log judge must catch it'
 	@echo '  mm-selftests-6.1, mm-selftests-7.2  the mm selftests of the tree on the debug kernel with and without the fixes:'
-	@echo '                  every test that passes without them passes with them (MM_TESTS, MM_CATEGORIES, MM_TIMEOUT, MM_MEMORY)'
+	@echo '                  every test that passes without them passes with them, a difference rerun (MM_TESTS, MM_CATEGORIES, MM_TIMEOUT,'
+	@echo '                  MM_MEMORY, MM_RERUNS)'
 	@echo '  check           every step below and a verdict (STEPS='"'"'a b'"'"': only those, in table order)'
 	@echo '  check-6.1       only the 6.1 steps, with only the tools of deps-6.1'
 	@echo '  check-7.2       only the 7.x steps (Rust module, 7.x lost-write and controls)'
@@ -159,7 +160,7 @@ help:
 	@echo '  LW_MUST_LOSE LW_FAULT_DELAY_US VNG_OPTS VNG_TIMEOUT VNG_APPEND VNG_RWDIRS VNG_CONSOLE BUILD_VERBOSE'
 	@echo '  TRACE_SECONDS TRACE_DUMP TRACE_AMPLIFY SID_MIRROR APT_MAX_AGE_MIN BINDGEN_VERSION FSX_VERSION FRESH_STALE_LISTS'
 	@echo '  SOAK_SECONDS SOAK_LW_SECONDS SOAK_FSX_OPS SOAK_FSX_SIZES SOAK_WORKLOADS SOAK_FS SOAK_LW_MODES SOAK_STRESSORS'
-	@echo '  SOAK_EXPECT (scripts/soak.sh) MM_TESTS MM_CATEGORIES MM_TIMEOUT MM_MEMORY'
+	@echo '  SOAK_EXPECT (scripts/soak.sh) MM_TESTS MM_CATEGORIES MM_TIMEOUT MM_MEMORY MM_RERUNS'
 	@echo '  (scripts/mm-selftests.sh) BISECT_FULL MATRIX MATRIX_TARGETS (scripts/series-bisect.sh, compile-matrix.sh)'
 	@echo
 	@echo 'Example: make boot-6.1 CMD='"'"'cat /proc/cpuinfo | grep -c processor'"'"
@@ -902,6 +903,7 @@ $(call check_words,CLEAN_CACHE,builds all)
 $(if $(BISECT_FULL),$(call check_words,BISECT_FULL,0 1))
 $(if $(MATRIX),$(call check_words,MATRIX,x86_64-smp x86_64-up arm64 s390x))
 $(foreach v,SOAK_SECONDS SOAK_LW_SECONDS SOAK_FSX_OPS MM_TIMEOUT,$(if $($(v)),$(call check_positive,$(v))))
+$(if $(MM_RERUNS),$(if $(shell echo '$(MM_RERUNS)' | grep -xE '[0-9]|1[0-9]|20'),,$(error MM_RERUNS must be a number of reruns from 0 to 20 (got '$(MM_RERUNS)'))))
 $(if $(MM_MEMORY),$(if $(shell echo '$(MM_MEMORY)' | grep -xE '[1-9][0-9]*[MG]'),,$(error MM_MEMORY must be a size like 4G or 3072M (got '$(MM_MEMORY)'))))
 $(if $(SOAK_WORKLOADS),$(call check_words,SOAK_WORKLOADS,lost-write fsx stress-ng))
 $(if $(SOAK_EXPECT),$(call check_words,SOAK_EXPECT,pass fail:fsx fail:klog))

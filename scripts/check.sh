@@ -19,7 +19,8 @@
 # first column is the step, the target to re-run.
 #
 # What a run leaves in <results-dir> (the previous run's is moved to
-# <results-dir>.prev first, one generation kept):
+# <results-dir>.prev first, one generation kept; the results of targets
+# that are no step stay):
 #   <step>/output.log   everything the step printed
 #   <step>/summary.txt  its one-line summary (written by the step's target)
 #   <step>/...          its logs, consoles, KTAP and TSV data
@@ -84,9 +85,15 @@ steps)
 esac
 
 # Nothing of the last run is lost silently: it becomes the previous one.
+# Only a check's own results move (its steps' directories, steps.tsv,
+# check.ktap, verdict.txt); those of the targets outside make check (the
+# long soaks, mm-selftests, bench) stay where they are.
 if [[ -e $results ]]; then
 	rm -rf "$results.prev"
-	mv "$results" "$results.prev"
+	mkdir -p "$results.prev"
+	for f in "${all_steps[@]}" steps.tsv check.ktap verdict.txt; do
+		[[ ! -e $results/$f ]] || mv "$results/$f" "$results.prev/"
+	done
 	log "the previous run's results are in $results.prev"
 fi
 mkdir -p "$results"
