@@ -19,13 +19,11 @@
 //! like `MADV_DONTNEED` with `do_madvise()`, which the kernel exports to
 //! KUnit tests only (patches/7.2: the namespace the module imports).
 
-use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::{
     alloc::flags::{__GFP_ZERO, GFP_KERNEL},
-    bindings,
     fs::File,
     ioctl::{_IOC_SIZE, _IOR, _IOW, _IOWR},
-    miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
+    miscdevice::{MiscDevice, MiscDeviceRegistration},
     mm::virt::{flags as vm, VmaNew},
     new_mutex,
     page::{Page, PAGE_SIZE},
@@ -97,15 +95,12 @@ const MAX_PAGES: usize = 16384;
 mod kunit_support;
 #[cfg(CONFIG_KUNIT = "y")]
 mod kunit_tests;
+mod module_ref;
 mod page_state;
 #[cfg(CONFIG_KUNIT = "y")]
 mod page_table;
 #[cfg(CONFIG_KUNIT = "y")]
 mod reclaim;
-
-/// The file operations of our misc device, once registered: the KUnit suite
-/// checks that a file it opened is ours before it looks at its state.
-static DEVICE_FOPS: AtomicPtr<bindings::file_operations> = AtomicPtr::new(core::ptr::null_mut());
 
 module! {
     type: DelayedRmapModule,
@@ -124,18 +119,8 @@ struct DelayedRmapModule {
 
 impl kernel::InPlaceModule for DelayedRmapModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        let options = MiscDeviceOptions {
-            name: c"delayed-rmap-test",
-        };
         try_pin_init!(Self {
-            miscdev <- MiscDeviceRegistration::register(options),
-        })
-        .pin_chain(|me| {
-            // SAFETY: The device is registered: `as_raw()` points to its
-            // `struct miscdevice`, whose `fops` is set once and not changed.
-            let fops = unsafe { (*me.miscdev.as_raw()).fops };
-            DEVICE_FOPS.store(fops.cast_mut(), Ordering::Release);
-            Ok(())
+            miscdev <- MiscDeviceRegistration::register(module_ref::OPTIONS),
         })
     }
 }
@@ -165,13 +150,18 @@ struct DelayedRmapDevice {
 impl MiscDevice for DelayedRmapDevice {
     type Ptr = Pin<KBox<Self>>;
 
-    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
-        KBox::try_pin_init(
+    fn open(file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
+        let me = KBox::try_pin_init(
             try_pin_init!(DelayedRmapDevice {
                 mapping <- new_mutex!(None),
             }),
             GFP_KERNEL,
-        )
+        )?;
+        // The file (and any mapping of it, which holds the file) keeps the
+        // module loaded until its final fput(): see `module_ref`.
+        // SAFETY: `file` is being opened by this `open()`.
+        unsafe { module_ref::hold_module(file) }?;
+        Ok(me)
     }
 
     fn mmap(me: Pin<&DelayedRmapDevice>, _file: &File, vma: &VmaNew) -> Result {

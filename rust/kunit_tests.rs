@@ -36,12 +36,13 @@
 
 use super::{
     kunit_support::{self, madvise, Advice},
+    module_ref,
     page_state::{get_page, put_page, Inspect as _},
     page_table::pte_table_pfn,
     reclaim::{lru_file, page_locked, FlushWatch, Flushes, MmHolder},
-    DelayedRmapDevice, Range, DEVICE_FOPS, MAX_PAGES,
+    DelayedRmapDevice, Range, MAX_PAGES,
 };
-use core::{ptr::NonNull, sync::atomic::Ordering};
+use core::ptr::NonNull;
 use kernel::{
     alloc::flags::GFP_KERNEL,
     bindings,
@@ -352,10 +353,7 @@ fn open_device() -> Result<ARef<File>> {
 
 /// The device state behind a file of our device.
 fn device_of(file: &File) -> Result<Pin<&DelayedRmapDevice>> {
-    let fops = DEVICE_FOPS.load(Ordering::Acquire);
-    // SAFETY: `file` is a valid file; `f_op` does not change after open.
-    let f_op = unsafe { (*file.as_ptr()).f_op };
-    if fops.is_null() || f_op != fops.cast_const() {
+    if !module_ref::is_ours(file) {
         pr_err!("/dev/delayed-rmap-test is not this module's device\n");
         return Err(ENODEV);
     }

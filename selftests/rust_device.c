@@ -3,8 +3,9 @@
  * Drive /dev/delayed-rmap-test (rust/delayed_rmap_main.rs) from user space:
  * map the module's pages, write them, zap ranges through the module (also
  * from several threads at once while others keep writing, and while
- * another thread maps the same file), and check that every bad argument
- * gets its error code and nothing else.
+ * another thread maps the same file), check that every bad argument gets
+ * its error code and nothing else, and that open files and mappings hold
+ * the module.
  *
  * Needs the module loaded (scripts/rust-module.sh does that in a guest).
  */
@@ -15,6 +16,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -365,6 +367,47 @@ TEST_F(dev, zap_refuses_another_files_mapping)
 	}
 	EXPECT_EQ(0, munmap(q, n * self->page));
 	EXPECT_EQ(0, close(other));
+}
+
+/* The module's reference count (CONFIG_MODULE_UNLOAD's refcnt), or -1. */
+static long module_refcnt(void)
+{
+	FILE *f = fopen("/sys/module/delayed_rmap_test/refcnt", "r");
+	long n = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &n) != 1)
+		n = -1;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Every open file of the device holds a module reference until its final
+ * fput(), which a mapping of the file delays: rmmod must not free the
+ * module's code while a file or a mapping can still call into it.  The
+ * fixture's own file holds one already.
+ */
+TEST_F(dev, module_reference_while_open_or_mapped)
+{
+	long base = module_refcnt();
+	void *p;
+	int fd;
+
+	ASSERT_LE(0, base) TH_LOG("cannot read /sys/module/delayed_rmap_test/refcnt");
+	EXPECT_LE(1, base) TH_LOG("the fixture's open file holds no module reference");
+	fd = open(DEVICE, O_RDWR);
+	ASSERT_LE(0, fd) TH_LOG("open %s: %s", DEVICE, strerror(errno));
+	EXPECT_EQ(base + 1, module_refcnt()) TH_LOG("after a second open()");
+	p = mmap(NULL, 2 * self->page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p) TH_LOG("mmap: %s", strerror(errno));
+	ASSERT_EQ(0, close(fd));
+	EXPECT_EQ(base + 1, module_refcnt()) TH_LOG("closed, still mapped");
+	((volatile char *)p)[0] = 1;
+	ASSERT_EQ(0, munmap(p, 2 * self->page));
+	/* The final fput() ran as the task returned from munmap(). */
+	EXPECT_EQ(base, module_refcnt()) TH_LOG("unmapped: the file's reference not put");
 }
 
 /*

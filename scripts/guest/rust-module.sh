@@ -11,7 +11,14 @@ set -u
 rc=0
 if insmod "$1"; then
 	"$2" || rc=$?
-	rmmod delayed_rmap_test || { echo "rust-module: rmmod failed"; rc=2; }
+	# Each open file holds the module; the last files of the KUnit suite,
+	# opened in the kernel, may still wait for their delayed fput().
+	n=0
+	until rmmod delayed_rmap_test; do
+		n=$((n + 1))
+		[ $n -lt 5 ] || { echo "rust-module: rmmod failed (refcnt $(cat /sys/module/delayed_rmap_test/refcnt))"; rc=2; break; }
+		sleep 1
+	done
 else
 	echo "rust-module: insmod failed"
 	rc=2
