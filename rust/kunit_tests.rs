@@ -74,6 +74,10 @@ const PTRS_PER_PTE: usize = 512;
 /// Bytes one PTE table maps.
 const PMD_SIZE: usize = PTRS_PER_PTE * PAGE_SIZE;
 
+/// The end x86 passes for a flush of the whole mm (`TLB_FLUSH_ALL`, -1UL),
+/// with start 0.
+const TLB_FLUSH_ALL: usize = usize::MAX;
+
 /// Page counts zapped with `MADV_DONTNEED` from the start of a PTE table:
 /// one page short of a table (nothing to free), one table, two tables.
 const TABLE_SIZES: [usize; 3] = [PTRS_PER_PTE - 1, PTRS_PER_PTE, 2 * PTRS_PER_PTE];
@@ -103,6 +107,15 @@ const ORDER_FAILURE: &str = "out of the rmap at its TLB flush, expected in";
 /// What a flush-order case prints when a page's table was gone at a flush
 /// (scripts/kunit-verdict.py requires it without patches/7.2-fix).
 const TABLE_FAILURE: &str = "page table detached at its TLB flush, expected attached";
+
+/// What a case prints when a ranged flush reached outside the zap: the
+/// recorder cannot tell what that flush covered.
+const OUTSIDE_FAILURE: &str = "a flush range the recorder cannot trust";
+
+/// Pages of the zap-half control: their first half is zapped, 8 pages, a
+/// ranged flush on x86 (it flushes ranges of up to
+/// `tlb_single_page_flush_ceiling`, 33 pages by default, page by page).
+const HALF_NR: usize = 16;
 
 /// What the reclaim case prints when reclaim unlocked the dirty folio
 /// before the flush of its TLB entry (scripts/kunit-verdict.py requires it
@@ -162,6 +175,9 @@ impl Drop for PageRef {
 /// What the recorder saw of the watched pages, by page index.
 struct FlushLog {
     start: usize,
+    /// End of the zapped range: the watched pages from here on are not
+    /// zapped (a control), and no flush may cover them but a full one.
+    zap_end: usize,
     pages: KVVec<PageRef>,
     /// The PTE table that mapped the page before the zap (its pfn).
     tables: KVVec<usize>,
@@ -174,6 +190,16 @@ struct FlushLog {
     attached_at_flush: KVVec<bool>,
     /// Flushes that covered at least one page for the first time.
     flushes: usize,
+    /// Flushes of the whole mm (`TLB_FLUSH_ALL`: x86 flushes everything
+    /// past `tlb_single_page_flush_ceiling` pages).
+    full: usize,
+    /// Other flushes whose range reaches outside the zapped range, and
+    /// the first of them: the recorder's premise is that a flush covers
+    /// what the zap flushed and nothing more, so these fail the case (a
+    /// range wider than the real flush would mark pages flushed early and
+    /// hide a page out of the rmap at its flush).
+    outside: usize,
+    first_outside: Option<(usize, usize)>,
 }
 
 impl FlushLog {
@@ -184,6 +210,12 @@ impl FlushLog {
     /// Called while the zapper holds the mmap lock of `mm`, or the VMA lock
     /// of the watched pages' VMA (see `pte_table_pfn()`).
     unsafe fn record(&mut self, mm: &MmWithUser, start: usize, end: usize) {
+        if start == 0 && end == TLB_FLUSH_ALL {
+            self.full += 1;
+        } else if start < self.start || end > self.zap_end {
+            self.outside += 1;
+            self.first_outside.get_or_insert((start, end));
+        }
         let mut counted = false;
         // The pfn of the table last walked to, by PMD: one walk per table.
         let mut walked: Option<(usize, Option<usize>)> = None;
@@ -241,25 +273,31 @@ static RECORDER_OPS: bindings::mmu_notifier_ops = bindings::mmu_notifier_ops {
 
 impl FlushRecorder {
     /// Watches the pages `pages` mapped from `start` in `mm` by the PTE
-    /// tables `tables` (one pfn per page).
+    /// tables `tables` (one pfn per page), of which the first `zapped` are
+    /// zapped.
     fn new(
         mm: ARef<MmWithUser>,
         start: usize,
+        zapped: usize,
         pages: KVVec<PageRef>,
         tables: KVVec<usize>,
     ) -> Result<impl PinInit<Self, Error>> {
         let n = pages.len();
-        if tables.len() != n {
+        if tables.len() != n || zapped > n {
             return Err(EINVAL);
         }
         let log = FlushLog {
             start,
+            zap_end: start + zapped * PAGE_SIZE,
             pages,
             tables,
             flushed: KVVec::from_elem(false, n, GFP_KERNEL)?,
             mapped_at_flush: KVVec::from_elem(true, n, GFP_KERNEL)?,
             attached_at_flush: KVVec::from_elem(true, n, GFP_KERNEL)?,
             flushes: 0,
+            full: 0,
+            outside: 0,
+            first_outside: None,
         };
         let mm_ptr = mm.as_raw();
         Ok(try_pin_init!(Self {
@@ -430,11 +468,22 @@ enum Zap {
     Madvise,
 }
 
-/// What one zap did to `nr` pages.
+/// What one zap did to `nr` pages (the zapped ones: all, or those before
+/// `zapped` when a control zaps part of the mapping).
 struct Outcome {
     nr: usize,
     flushes: usize,
     max_flushes: usize,
+    /// Flushes of the whole mm, and ranged flushes reaching outside the
+    /// zap (the first one's range).
+    full: usize,
+    outside: usize,
+    first_outside: Option<(usize, usize)>,
+    /// Watched pages after the zapped ones: those a flush covered (a
+    /// ranged one, or a full one), and those still mapped at the end.
+    rest: usize,
+    rest_flushed: usize,
+    rest_mapped: usize,
     not_flushed: usize,
     out_at_flush: usize,
     first_out_at_flush: Option<usize>,
@@ -454,6 +503,15 @@ struct Outcome {
 /// Maps `nr` pages of `kind`, touches them, zaps them all with `how` while
 /// a recorder watches the flushes, and reports.
 fn run(kind: Kind, access: Access, how: Zap, nr: usize) -> Result<Outcome> {
+    run_part(kind, access, how, nr, nr)
+}
+
+/// As [`run`], but zaps only the first `zapped` of the `nr` pages; the
+/// outcome's counts are of those, and `rest*` of the others.
+fn run_part(kind: Kind, access: Access, how: Zap, nr: usize, zapped: usize) -> Result<Outcome> {
+    if zapped == 0 || zapped > nr {
+        return Err(EINVAL);
+    }
     // MADV_DONTNEED zaps from the start of a PTE table: map a table more
     // than needed and use the part that starts at a PMD boundary.
     let (mapped, aligned) = match how {
@@ -525,7 +583,7 @@ fn run(kind: Kind, access: Access, how: Zap, nr: usize) -> Result<Outcome> {
     let task = kernel::current!();
     let mm = task.mm().ok_or(ENXIO)?;
     let recorder = KBox::pin_init(
-        FlushRecorder::new(ARef::from(mm), addr, watched, tables)?,
+        FlushRecorder::new(ARef::from(mm), addr, zapped, watched, tables)?,
         GFP_KERNEL,
     )?;
     match (kind, how) {
@@ -534,17 +592,23 @@ fn run(kind: Kind, access: Access, how: Zap, nr: usize) -> Result<Outcome> {
             &file,
             Range {
                 offset: 0,
-                length: (nr * PAGE_SIZE) as u64,
+                length: (zapped * PAGE_SIZE) as u64,
             },
         )?,
-        (Kind::Shmem, Zap::Range) => zap(addr, nr * PAGE_SIZE)?,
-        (Kind::Shmem, Zap::Madvise) => madvise_dontneed(addr, nr * PAGE_SIZE)?,
+        (Kind::Shmem, Zap::Range) => zap(addr, zapped * PAGE_SIZE)?,
+        (Kind::Shmem, Zap::Madvise) => madvise_dontneed(addr, zapped * PAGE_SIZE)?,
     }
 
     let mut out = Outcome {
-        nr,
+        nr: zapped,
         flushes: 0,
-        max_flushes: nr_tables + nr.div_ceil(DELAYED_CAPACITY),
+        max_flushes: nr_tables + zapped.div_ceil(DELAYED_CAPACITY),
+        full: 0,
+        outside: 0,
+        first_outside: None,
+        rest: nr - zapped,
+        rest_flushed: 0,
+        rest_mapped: 0,
         not_flushed: 0,
         out_at_flush: 0,
         first_out_at_flush: None,
@@ -561,7 +625,11 @@ fn run(kind: Kind, access: Access, how: Zap, nr: usize) -> Result<Outcome> {
     {
         let log = recorder.log.lock();
         out.flushes = log.flushes;
-        for i in 0..nr {
+        out.full = log.full;
+        out.outside = log.outside;
+        out.first_outside = log.first_outside;
+        out.rest_flushed = log.flushed[zapped..].iter().filter(|&&f| f).count();
+        for i in 0..zapped {
             if !log.flushed[i] {
                 out.not_flushed += 1;
                 continue;
@@ -593,6 +661,12 @@ fn run(kind: Kind, access: Access, how: Zap, nr: usize) -> Result<Outcome> {
 
     for (i, p) in pages.iter().enumerate() {
         let page = p.page();
+        if i >= zapped {
+            if page.folio_mapcount() != 0 {
+                out.rest_mapped += 1;
+            }
+            continue;
+        }
         if page.folio_mapcount() != 0 {
             out.still_mapped += 1;
         }
@@ -763,8 +837,9 @@ fn end_state_ok(name: &str, out: &Outcome) -> bool {
     ok
 }
 
-/// Reports the number of flushes; true if within the bound: one per page
-/// table (dirty file pages force it) and one per full delayed-rmap gather.
+/// Reports the number of flushes; true if within the bound (one per page
+/// table, which dirty file pages force, and one per full delayed-rmap
+/// gather) and if no flush but a full one reached outside the zap.
 fn flushes_ok(name: &str, out: &Outcome) -> bool {
     let ok = out.flushes >= 1 && out.flushes <= out.max_flushes;
     if !ok {
@@ -776,7 +851,18 @@ fn flushes_ok(name: &str, out: &Outcome) -> bool {
             out.max_flushes
         );
     }
-    ok
+    if let Some((start, end)) = out.first_outside {
+        pr_err!(
+            "    # {}: {} pages: {} flushes reached outside the zap, the first [{:#x}, {:#x}): {}\n",
+            name,
+            out.nr,
+            out.outside,
+            start,
+            end,
+            OUTSIDE_FAILURE
+        );
+    }
+    ok && out.outside == 0
 }
 
 /// Zaps dirty pages of `kind` at every size, reporting each under `name`;
@@ -897,6 +983,36 @@ mod tests {
         assert!(s.batch_flushes >= 1);
         assert!(s.flushes_unmapped >= 1);
         assert_eq!(out.value, marker(0));
+        Ok(())
+    }
+
+    /// Control of the recorder's ranges: the first half of 16 dirty pages
+    /// zapped.  That half is flushed, by one ranged flush within the zap,
+    /// and unmapped; no flush covers the other half, which stays mapped.
+    /// A recorder that took a flush for wider than it was would mark the
+    /// other half flushed.
+    #[test]
+    fn zap_half_control() -> Result {
+        for kind in [Kind::Module, Kind::Shmem] {
+            let out = run_part(kind, Access::Write, Zap::Range, HALF_NR, HALF_NR / 2)?;
+            if out.full != 0 || out.rest_flushed != 0 || out.rest_mapped != out.rest {
+                pr_err!(
+                    "    # zap_half_control: {} full flushes, {} of the {} pages not zapped flushed, {} mapped\n",
+                    out.full,
+                    out.rest_flushed,
+                    out.rest,
+                    out.rest_mapped
+                );
+            }
+            assert_eq!(out.full, 0);
+            assert_eq!(out.rest_flushed, 0);
+            assert_eq!(out.rest_mapped, out.rest);
+            assert!(flushes_ok("zap_half_control", &out));
+            assert_eq!(out.not_flushed, 0);
+            assert_eq!(out.still_mapped, 0);
+            assert_eq!(out.corrupt, 0);
+            assert_eq!(out.bad_refs, 0);
+        }
         Ok(())
     }
 
