@@ -32,11 +32,25 @@ struct page *delayed_rmap_shmem_page(struct file *file, pgoff_t index)
 /*
  * Maps @len bytes of @file from offset 0, shared, readable and writable,
  * into the mm of KUnit test @test (created on first use, torn down after
- * the case): the address, or a negative errno cast to unsigned long.
+ * the case): anywhere, or at @addr with MAP_FIXED when @fixed (replacing
+ * what was mapped there).  The address, or a negative errno cast to
+ * unsigned long.
  */
-unsigned long delayed_rmap_map_shared(struct kunit *test, struct file *file, unsigned long len)
+unsigned long delayed_rmap_map_shared(struct kunit *test, struct file *file, unsigned long addr,
+				      unsigned long len, bool fixed)
 {
-	return kunit_vm_mmap(test, file, 0, len, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+	return kunit_vm_mmap(test, file, fixed ? addr : 0, len, PROT_READ | PROT_WRITE,
+			     MAP_SHARED | (fixed ? MAP_FIXED : 0), 0);
+}
+
+/*
+ * Empties the page cache of shmem file @file (shmem_truncate_range(), the
+ * second half of shmem_setattr()'s truncation to 0, after its
+ * unmap_mapping_range()); i_size is left as it is.
+ */
+void delayed_rmap_shmem_truncate(struct file *file)
+{
+	shmem_truncate_range(file_inode(file), 0, (loff_t)-1);
 }
 
 /*

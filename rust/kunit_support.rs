@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! What the KUnit suite needs and the kernel crate cannot do, through the C
-//! functions of `kunit_support.c`: a shmem file and its pages, a shared
-//! mapping of a file in the test's mm, and `madvise()` there (the kernel
+//! functions of `kunit_support.c`: a shmem file, its pages and its
+//! truncation, a shared mapping of a file in the test's mm, and
+//! `madvise()` there (the kernel
 //! crate's bindings of Linux 7.2 have neither `<linux/shmem_fs.h>` nor the
 //! values of `<linux/mman.h>`).
 
@@ -23,7 +24,14 @@ use kernel::{
 extern "C" {
     fn delayed_rmap_shmem_file(size: i64) -> *mut c_void;
     fn delayed_rmap_shmem_page(file: *mut c_void, index: usize) -> *mut c_void;
-    fn delayed_rmap_map_shared(test: *mut c_void, file: *mut c_void, len: usize) -> usize;
+    fn delayed_rmap_map_shared(
+        test: *mut c_void,
+        file: *mut c_void,
+        addr: usize,
+        len: usize,
+        fixed: bool,
+    ) -> usize;
+    fn delayed_rmap_shmem_truncate(file: *mut c_void);
     fn delayed_rmap_madvise(start: usize, len: usize, dontneed: bool) -> c_int;
 }
 
@@ -53,7 +61,8 @@ pub(crate) unsafe fn shmem_page(file: &File, index: usize) -> Result<NonNull<bin
 
 /// Maps `len` bytes of `file` shared and writable, from offset 0, into the
 /// mm of the KUnit test `test` (which KUnit creates on first use and tears
-/// down after the case); the mapping takes its own reference to `file`.
+/// down after the case): anywhere, or at `at` with `MAP_FIXED` (replacing
+/// what is mapped there).  The mapping takes its own reference to `file`.
 ///
 /// # Safety
 ///
@@ -62,16 +71,35 @@ pub(crate) unsafe fn map_shared(
     test: *mut bindings::kunit,
     file: &File,
     len: usize,
+    at: Option<usize>,
 ) -> Result<usize> {
+    let (want, fixed) = at.map_or((0, false), |a| (a, true));
     // SAFETY: `test` is the running test (the caller promises); `file` is a
     // valid file for the call.
-    let addr = unsafe { delayed_rmap_map_shared(test.cast(), file.as_ptr().cast(), len) };
+    let addr =
+        unsafe { delayed_rmap_map_shared(test.cast(), file.as_ptr().cast(), want, len, fixed) };
     // vm_mmap() errors come back as negative values.
     if addr == 0 || addr > usize::MAX - 4095 {
         pr_err!("kunit_vm_mmap of {} bytes failed ({:#x})\n", len, addr);
         return Err(ENOMEM);
     }
+    if fixed && addr != want {
+        pr_err!("MAP_FIXED mapping at {:#x} landed at {:#x}\n", want, addr);
+        return Err(EINVAL);
+    }
     Ok(addr)
+}
+
+/// Empties the page cache of shmem file `file` (`shmem_truncate_range()`,
+/// what a truncation to 0 does after it has zapped the file's mappings).
+///
+/// # Safety
+///
+/// `file` is a shmem file (from [`shmem_file`]).
+pub(crate) unsafe fn shmem_truncate(file: &File) {
+    // SAFETY: `file` is a valid shmem file (the caller promises); the
+    // function takes the locks it needs.
+    unsafe { delayed_rmap_shmem_truncate(file.as_ptr().cast()) }
 }
 
 /// What `madvise()` to do.

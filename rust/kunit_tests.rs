@@ -100,6 +100,10 @@ const SIZES: [usize; 7] = [
     10007,
 ];
 
+/// Page counts of the other zap paths (`munmap()`, `MAP_FIXED`, truncate):
+/// one page, past one page batch, past the delayed-rmap capacity.
+const PATH_SIZES: [usize; 3] = [1, BATCH + 1, DELAYED_CAPACITY + 1];
+
 /// What a failing flush-order case prints (scripts/kunit-verdict.py
 /// requires it under the mutation).
 const ORDER_FAILURE: &str = "out of the rmap at its TLB flush, expected in";
@@ -193,11 +197,14 @@ struct FlushLog {
     /// Flushes of the whole mm (`TLB_FLUSH_ALL`: x86 flushes everything
     /// past `tlb_single_page_flush_ceiling` pages).
     full: usize,
-    /// Other flushes whose range reaches outside the zapped range, and
-    /// the first of them: the recorder's premise is that a flush covers
-    /// what the zap flushed and nothing more, so these fail the case (a
-    /// range wider than the real flush would mark pages flushed early and
-    /// hide a page out of the rmap at its flush).
+    /// Other flushes that covered a watched page for the first time and
+    /// whose range reaches outside the zapped range, and the first of
+    /// them: the recorder's premise is that a flush covers what the zap
+    /// flushed and nothing more, so these fail the case (a range wider
+    /// than the real flush would mark pages flushed early and hide a page
+    /// out of the rmap at its flush).  A flush that covers no page not
+    /// flushed yet cannot (`munmap()` ends with one for the freed page
+    /// tables, from the address of their PMD).
     outside: usize,
     first_outside: Option<(usize, usize)>,
 }
@@ -210,11 +217,9 @@ impl FlushLog {
     /// Called while the zapper holds the mmap lock of `mm`, or the VMA lock
     /// of the watched pages' VMA (see `pte_table_pfn()`).
     unsafe fn record(&mut self, mm: &MmWithUser, start: usize, end: usize) {
-        if start == 0 && end == TLB_FLUSH_ALL {
+        let full = start == 0 && end == TLB_FLUSH_ALL;
+        if full {
             self.full += 1;
-        } else if start < self.start || end > self.zap_end {
-            self.outside += 1;
-            self.first_outside.get_or_insert((start, end));
         }
         let mut counted = false;
         // The pfn of the table last walked to, by PMD: one walk per table.
@@ -249,6 +254,10 @@ impl FlushLog {
         }
         if counted {
             self.flushes += 1;
+            if !full && (start < self.start || end > self.zap_end) {
+                self.outside += 1;
+                self.first_outside.get_or_insert((start, end));
+            }
         }
     }
 }
@@ -371,7 +380,45 @@ fn current_test() -> Result<*mut bindings::kunit> {
 fn map_shared(file: &File, nr: usize) -> Result<usize> {
     let test = current_test()?;
     // SAFETY: `test` is the test the current thread runs.
-    unsafe { kunit_support::map_shared(test, file, nr * PAGE_SIZE) }
+    unsafe { kunit_support::map_shared(test, file, nr * PAGE_SIZE, None) }
+}
+
+/// Maps `nr` pages of `file` shared and writable at `addr` with
+/// `MAP_FIXED`, replacing (unmapping) what the test mm has there.
+fn map_fixed(file: &File, addr: usize, nr: usize) -> Result {
+    let test = current_test()?;
+    // SAFETY: `test` is the test the current thread runs.
+    unsafe { kunit_support::map_shared(test, file, nr * PAGE_SIZE, Some(addr)) }?;
+    Ok(())
+}
+
+/// `munmap(addr, len)` in the current mm.
+fn munmap(addr: usize, len: usize) -> Result {
+    // SAFETY: Always safe to call: `vm_munmap()` checks the range against
+    // the current task's mm and takes its mmap lock.
+    to_result(unsafe { bindings::vm_munmap(addr, len) })
+}
+
+/// Truncates shmem file `file` to nothing, as `shmem_setattr()` does: the
+/// file's mappings zapped (`unmap_mapping_range()`, with COWed pages), then
+/// its page cache emptied; `i_size` is left as it is.
+fn truncate_shmem(file: &File) -> Result {
+    let task = kernel::current!();
+    let mm = task.mm().ok_or(ENXIO)?;
+    {
+        // The recorder walks this mm's page tables at the zap's flushes,
+        // which needs its mmap lock held (`FlushLog::record()`); the mmap
+        // lock comes before `i_mmap_rwsem`, which the zap takes, in the
+        // kernel's lock order.
+        let _mmap = mm.mmap_read_lock();
+        // SAFETY: `file` is a valid file; its `f_mapping`, set at open, does
+        // not change; the function takes the locks it needs.
+        unsafe { bindings::unmap_mapping_range((*file.as_ptr()).f_mapping, 0, 0, 1) };
+    }
+    // SAFETY: `file` comes from `kunit_support::shmem_file()` (every
+    // caller's does).
+    unsafe { kunit_support::shmem_truncate(file) };
+    Ok(())
 }
 
 /// Opens the module's own device.
@@ -466,6 +513,14 @@ enum Zap {
     /// `MADV_DONTNEED` (`do_madvise()`) of pages that start a PTE table
     /// (shmem only): frees every table it empties.
     Madvise,
+    /// `munmap()` of the pages.
+    Munmap,
+    /// A new mapping (of another shmem file) over the pages with
+    /// `MAP_FIXED`: `mmap()` unmaps them first.
+    MapFixed,
+    /// A truncation of the shmem file to nothing (shmem only; every page
+    /// of the file is zapped, so the whole mapping is).
+    Truncate,
 }
 
 /// What one zap did to `nr` pages (the zapped ones: all, or those before
@@ -515,9 +570,10 @@ fn run_part(kind: Kind, access: Access, how: Zap, nr: usize, zapped: usize) -> R
     // MADV_DONTNEED zaps from the start of a PTE table: map a table more
     // than needed and use the part that starts at a PMD boundary.
     let (mapped, aligned) = match how {
-        Zap::Range => (nr, false),
+        Zap::Range | Zap::Munmap | Zap::MapFixed => (nr, false),
+        Zap::Truncate if kind == Kind::Shmem && zapped == nr => (nr, false),
         Zap::Madvise if kind == Kind::Shmem => (nr + PTRS_PER_PTE, true),
-        Zap::Madvise => return Err(EINVAL),
+        Zap::Madvise | Zap::Truncate => return Err(EINVAL),
     };
     let file = match kind {
         Kind::Module => open_device()?,
@@ -586,7 +642,15 @@ fn run_part(kind: Kind, access: Access, how: Zap, nr: usize, zapped: usize) -> R
         FlushRecorder::new(ARef::from(mm), addr, zapped, watched, tables)?,
         GFP_KERNEL,
     )?;
+    // The file mapped over the pages by `Zap::MapFixed`.
+    let over = match how {
+        Zap::MapFixed => Some(kunit_support::shmem_file(zapped * PAGE_SIZE)?),
+        _ => None,
+    };
     match (kind, how) {
+        (_, Zap::Munmap) => munmap(addr, zapped * PAGE_SIZE)?,
+        (_, Zap::MapFixed) => map_fixed(over.as_deref().ok_or(EINVAL)?, addr, zapped)?,
+        (Kind::Shmem, Zap::Truncate) => truncate_shmem(&file)?,
         // The device's own zap: what its ioctl does.
         (Kind::Module, _) => device_of(&file)?.zap(
             &file,
@@ -865,6 +929,44 @@ fn flushes_ok(name: &str, out: &Outcome) -> bool {
     ok && out.outside == 0
 }
 
+/// Reports the end state of a truncation; true if every page ended
+/// unmapped and intact (a truncation drops the dirty flag with the page).
+fn truncated_ok(name: &str, out: &Outcome) -> bool {
+    let ok = out.not_flushed == 0 && out.still_mapped == 0 && out.corrupt == 0;
+    if !ok {
+        pr_err!(
+            "    # {}: {} pages: {} never flushed, {} still mapped, {} corrupt\n",
+            name,
+            out.nr,
+            out.not_flushed,
+            out.still_mapped,
+            out.corrupt
+        );
+    }
+    ok
+}
+
+/// Zaps dirty pages of each of `kinds` with `how` at `PATH_SIZES`,
+/// reporting each under `name` before any verdict; (every page in the rmap
+/// with its table attached at its flush, flush count within the bound, end
+/// state) at every size.
+fn path_case(kinds: &[Kind], how: Zap, name: &str) -> Result<(bool, bool, bool)> {
+    let (mut in_rmap, mut bounded, mut end) = (true, true, true);
+    for &kind in kinds {
+        for nr in PATH_SIZES {
+            let out = run(kind, Access::Write, how, nr)?;
+            in_rmap &= in_rmap_at_flush(name, &out);
+            bounded &= flushes_ok(name, &out);
+            end &= if how == Zap::Truncate {
+                truncated_ok(name, &out)
+            } else {
+                end_state_ok(name, &out)
+            };
+        }
+    }
+    Ok((in_rmap, bounded, end))
+}
+
 /// Zaps dirty pages of `kind` at every size, reporting each under `name`;
 /// true if every page of every size ended as `end_state_ok()` wants.
 fn end_state_case(kind: Kind, name: &str) -> Result<bool> {
@@ -983,6 +1085,51 @@ mod tests {
         assert!(s.batch_flushes >= 1);
         assert!(s.flushes_unmapped >= 1);
         assert_eq!(out.value, marker(0));
+        Ok(())
+    }
+
+    /// `munmap()` of dirty module and shmem pages: each page in the rmap,
+    /// its table attached, at its flush (the zap flushes before
+    /// `free_pgtables()` unlinks the VMA and frees the tables); the pages
+    /// end unmapped, dirty and intact.
+    #[test]
+    fn munmap_flush_order() -> Result {
+        let (in_rmap, bounded, end) = path_case(
+            &[Kind::Module, Kind::Shmem],
+            Zap::Munmap,
+            "munmap_flush_order",
+        )?;
+        assert!(in_rmap);
+        assert!(bounded);
+        assert!(end);
+        Ok(())
+    }
+
+    /// A `MAP_FIXED` mapping over dirty module and shmem pages: `mmap()`
+    /// unmaps them first, with the same order as `munmap()`.
+    #[test]
+    fn map_fixed_flush_order() -> Result {
+        let (in_rmap, bounded, end) = path_case(
+            &[Kind::Module, Kind::Shmem],
+            Zap::MapFixed,
+            "map_fixed_flush_order",
+        )?;
+        assert!(in_rmap);
+        assert!(bounded);
+        assert!(end);
+        Ok(())
+    }
+
+    /// A truncation of a shmem file whose dirty pages are mapped: its
+    /// `unmap_mapping_range()` zaps them with each in the rmap at its
+    /// flush; the pages end unmapped and intact.
+    #[test]
+    fn shmem_truncate_flush_order() -> Result {
+        let (in_rmap, bounded, end) =
+            path_case(&[Kind::Shmem], Zap::Truncate, "shmem_truncate_flush_order")?;
+        assert!(in_rmap);
+        assert!(bounded);
+        assert!(end);
         Ok(())
     }
 
