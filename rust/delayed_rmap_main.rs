@@ -126,6 +126,12 @@ impl kernel::InPlaceModule for DelayedRmapModule {
 }
 
 /// What one open file has mapped.
+///
+/// # Invariants
+///
+/// `pages` are the pages `mmap()` inserted from `start`, one per page of
+/// the VMA it set up, in order; they stay allocated while `self` lives
+/// (the device's state, freed when the file is released).
 struct Mapping {
     /// The pages, in mapping order; they stay allocated until the file is
     /// released (the zap drops the mapping's references, not ours).
@@ -195,6 +201,7 @@ impl MiscDevice for DelayedRmapDevice {
         for (i, page) in pages.iter().enumerate() {
             mixed.vm_insert_page(vma.start() + i * PAGE_SIZE, page)?;
         }
+        // INVARIANT: The pages just inserted, from the VMA's start.
         *guard = Some(Mapping {
             pages,
             start: vma.start(),

@@ -133,6 +133,10 @@ fn marker(index: usize) -> u64 {
 
 /// A counted reference to a page owned elsewhere (the page cache, the
 /// device).  Dropping it puts the reference.
+///
+/// # Invariants
+///
+/// The pointer is a valid page on which `self` holds one reference.
 struct PageRef(NonNull<bindings::page>);
 
 // SAFETY: A page reference may be taken and put from any thread: the count
@@ -147,6 +151,7 @@ impl PageRef {
         // duration of the call; the new reference is ours, put in `drop()`,
         // and keeps the page valid for the life of `Self`.
         unsafe { get_page(ptr) };
+        // INVARIANT: The reference just taken is ours.
         // SAFETY: `Page::as_ptr()` is never null (type invariant of `Page`).
         Self(unsafe { NonNull::new_unchecked(ptr) })
     }
@@ -158,6 +163,7 @@ impl PageRef {
     /// `ptr` is a valid page on which the caller holds a reference that it
     /// hands over to the returned value.
     unsafe fn from_owned(ptr: NonNull<bindings::page>) -> Self {
+        // INVARIANT: The caller hands its reference over.
         Self(ptr)
     }
 
@@ -266,6 +272,12 @@ impl FlushLog {
 ///
 /// It is registered when initialised and unregistered when dropped; it
 /// must stay pinned in between, as the mm links to it.
+///
+/// # Invariants
+///
+/// `notifier` is registered on `mm` with `RECORDER_OPS` from the end of
+/// its initialisation until `drop()`; only recorders register
+/// `RECORDER_OPS`.
 #[pin_data(PinnedDrop)]
 struct FlushRecorder {
     mm: ARef<MmWithUser>,
@@ -337,7 +349,9 @@ impl FlushRecorder {
     /// Called by the mmu_notifier core only, with `subscription` registered
     /// with `RECORDER_OPS`, from a flush of the test's own zap of the
     /// watched pages (nothing else flushes the test mm while a recorder is
-    /// registered), whose caller holds the mmap lock or the VMA lock.
+    /// registered), whose caller holds the mmap lock or the VMA lock (the
+    /// zap itself, or the test around a truncation's
+    /// `unmap_mapping_range()`, which takes neither).
     unsafe extern "C" fn tlb_flushed(
         subscription: *mut bindings::mmu_notifier,
         _mm: *mut bindings::mm_struct,
@@ -345,9 +359,9 @@ impl FlushRecorder {
         end: usize,
     ) {
         let field = Opaque::cast_from(subscription).cast_mut();
-        // SAFETY: Only recorders register `RECORDER_OPS`, so `subscription`
-        // is the `notifier` field of a live, pinned `FlushRecorder` (it is
-        // unregistered before it is dropped).
+        // SAFETY: Only recorders register `RECORDER_OPS` (type invariant),
+        // so `subscription` is the `notifier` field of a live, pinned
+        // `FlushRecorder`: it is unregistered before it is dropped.
         let me = unsafe { &*kernel::container_of!(field, FlushRecorder, notifier) };
         // SAFETY: The flush comes from the test's zap, whose caller holds
         // the mmap lock of `me.mm` or the VMA lock of the watched pages.

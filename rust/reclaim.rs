@@ -49,6 +49,11 @@ extern "C" {
 /// this was created.  Dropping it stops the kthread and gives the thread
 /// back its affinity.  Not `Send`: it must be dropped by the thread that
 /// created it.
+///
+/// # Invariants
+///
+/// The pointer is a holder that `delayed_rmap_hold_mm()` returned on the
+/// thread that owns `self`, not released yet.
 pub(crate) struct MmHolder(NonNull<c_void>);
 
 impl MmHolder {
@@ -63,6 +68,7 @@ impl MmHolder {
         // SAFETY: We run as a KUnit test thread (checked above), for which
         // delayed_rmap_hold_mm() is made; it returns a holder or an ERR_PTR.
         let holder = from_err_ptr(unsafe { delayed_rmap_hold_mm() })?;
+        // INVARIANT: A holder of this thread, released only by `drop()`.
         NonNull::new(holder).map(Self).ok_or(EINVAL)
     }
 }
@@ -105,6 +111,12 @@ pub(crate) fn page_locked(page: &Page) -> bool {
 /// One watch at a time (`EBUSY`); `EOPNOTSUPP` where reclaim has no
 /// batched flush or no kprobes.  Not `Send`: it watches the thread that
 /// created it.
+///
+/// # Invariants
+///
+/// The module's one watch (`delayed_rmap_watch_flushes()`) is running, for
+/// the thread that owns `self` and a page that outlives `'a`, until
+/// `stop()` or `drop()` ends it, once.
 pub(crate) struct FlushWatch<'a> {
     _page: PhantomData<&'a Page>,
     _thread: PhantomData<*mut ()>,
@@ -117,6 +129,7 @@ impl<'a> FlushWatch<'a> {
         // SAFETY: `page` is a valid page, and stays valid while the watch
         // (which borrows it) runs: the probe looks at its folio only then.
         to_result(unsafe { delayed_rmap_watch_flushes(page.as_ptr().cast()) })?;
+        // INVARIANT: The watch runs, for this thread and `page`.
         Ok(Self {
             _page: PhantomData,
             _thread: PhantomData,
