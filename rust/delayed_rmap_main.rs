@@ -91,15 +91,23 @@ const DELAYED_RMAP_PAGE_STATE: u32 = _IOWR::<PageState>(IOC_MAGIC, 3);
 /// frees at most in one go, so that tests can cross every batch boundary.
 const MAX_PAGES: usize = 16384;
 
+// The suite's helpers serve cases that are gated on the configuration
+// (`kunit_tests`): where a gate is off, some of them are unused.
 #[cfg(CONFIG_KUNIT = "y")]
+#[cfg_attr(not(all(CONFIG_X86_64, CONFIG_PT_RECLAIM)), allow(dead_code))]
 mod kunit_support;
 #[cfg(CONFIG_KUNIT = "y")]
 mod kunit_tests;
 mod module_ref;
 mod page_state;
 #[cfg(CONFIG_KUNIT = "y")]
+#[cfg_attr(not(CONFIG_X86_64), allow(dead_code))]
 mod page_table;
 #[cfg(CONFIG_KUNIT = "y")]
+#[cfg_attr(
+    not(all(CONFIG_ARCH_WANT_BATCHED_UNMAP_TLB_FLUSH, CONFIG_KPROBES)),
+    allow(dead_code)
+)]
 mod reclaim;
 
 module! {

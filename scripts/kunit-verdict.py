@@ -70,7 +70,8 @@ SUITES = {
     },
     'delayed_rmap': {
         'source': ('repo', 'rust/kunit_tests.rs'),
-        'case': r'#\[test\]\s*fn\s+(\w+)',
+        # A case may carry attributes after #[test] (its #[cfg(...)] gate).
+        'case': r'#\[test\]\s*(?:#\[[^\]]*\]\s*)*fn\s+(\w+)',
         'fail': {
             'mutation': {
                 'module_pages_flush_order': ORDER_FAILURE,
