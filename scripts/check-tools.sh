@@ -99,7 +99,7 @@ expect "mmu_gather, a skipped case: fails" 1 "reclaim_dirty_file_folio_unlock_or
 	kv "${mg[@]}" --mode patched "$T/skip.log"
 expect "mmu_gather, no suite in the log: cannot judge" 2 'suite "mmu_gather" not in the log' \
 	kv "${mg[@]}" --mode patched "$J/kunit/delayed_rmap-upstream.log"
-expect "delayed_rmap, 7.2 with the fixes: passes" 0 "7 results: 7 passed" \
+expect "delayed_rmap, 7.2 with the fixes: passes" 0 "11 results: 11 passed" \
 	kv "${dr[@]}" --mode upstream "$J/kunit/delayed_rmap-upstream.log"
 expect "delayed_rmap, 7.2 without patches/7.2-fix: fails as required" 0 "fail as required" \
 	kv "${dr[@]}" --mode nofix "$J/kunit/delayed_rmap-nofix.log"

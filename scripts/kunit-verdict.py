@@ -77,6 +77,9 @@ SUITES = {
                 'module_pages_flush_order': ORDER_FAILURE,
                 'shmem_pages_flush_order': ORDER_FAILURE,
                 'shmem_table_flush_order': ORDER_FAILURE,
+                'munmap_flush_order': ORDER_FAILURE,
+                'map_fixed_flush_order': ORDER_FAILURE,
+                'shmem_truncate_flush_order': ORDER_FAILURE,
             },
             'nofix': {
                 'shmem_table_flush_order': TABLE_FAILURE,
