@@ -32,15 +32,23 @@ struct page *delayed_rmap_shmem_page(struct file *file, pgoff_t index)
 /*
  * Maps @len bytes of @file from offset 0, shared, readable and writable,
  * into the mm of KUnit test @test (created on first use, torn down after
- * the case): anywhere, or at @addr with MAP_FIXED when @fixed (replacing
- * what was mapped there).  The address, or a negative errno cast to
- * unsigned long.
+ * the case): anywhere, or at *@addr with MAP_FIXED when @fixed (replacing
+ * what was mapped there).  0 and the address in *@addr, or a negative
+ * errno (-ENOMEM if kunit_vm_mmap() failed without one).
  */
-unsigned long delayed_rmap_map_shared(struct kunit *test, struct file *file, unsigned long addr,
-				      unsigned long len, bool fixed)
+int delayed_rmap_map_shared(struct kunit *test, struct file *file, unsigned long *addr,
+			    unsigned long len, bool fixed)
 {
-	return kunit_vm_mmap(test, file, fixed ? addr : 0, len, PROT_READ | PROT_WRITE,
-			     MAP_SHARED | (fixed ? MAP_FIXED : 0), 0);
+	unsigned long flags = MAP_SHARED | (fixed ? MAP_FIXED : 0);
+	unsigned long got = kunit_vm_mmap(test, file, fixed ? *addr : 0, len,
+					  PROT_READ | PROT_WRITE, flags, 0);
+
+	if (IS_ERR_VALUE(got))
+		return (int)got;
+	if (!got || (fixed && got != *addr))
+		return -ENOMEM;
+	*addr = got;
+	return 0;
 }
 
 /*

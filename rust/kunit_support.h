@@ -11,8 +11,8 @@ struct page;
 
 struct file *delayed_rmap_shmem_file(loff_t size);
 struct page *delayed_rmap_shmem_page(struct file *file, pgoff_t index);
-unsigned long delayed_rmap_map_shared(struct kunit *test, struct file *file, unsigned long addr,
-				      unsigned long len, bool fixed);
+int delayed_rmap_map_shared(struct kunit *test, struct file *file, unsigned long *addr,
+			    unsigned long len, bool fixed);
 void delayed_rmap_shmem_truncate(struct file *file);
 int delayed_rmap_madvise(unsigned long start, size_t len, bool dontneed);
 

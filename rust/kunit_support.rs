@@ -27,10 +27,10 @@ extern "C" {
     fn delayed_rmap_map_shared(
         test: *mut c_void,
         file: *mut c_void,
-        addr: usize,
+        addr: *mut usize,
         len: usize,
         fixed: bool,
-    ) -> usize;
+    ) -> c_int;
     fn delayed_rmap_shmem_truncate(file: *mut c_void);
     fn delayed_rmap_madvise(start: usize, len: usize, dontneed: bool) -> c_int;
 }
@@ -73,20 +73,15 @@ pub(crate) unsafe fn map_shared(
     len: usize,
     at: Option<usize>,
 ) -> Result<usize> {
-    let (want, fixed) = at.map_or((0, false), |a| (a, true));
+    let (mut addr, fixed) = at.map_or((0, false), |a| (a, true));
     // SAFETY: `test` is the running test (the caller promises); `file` is a
-    // valid file for the call.
-    let addr =
-        unsafe { delayed_rmap_map_shared(test.cast(), file.as_ptr().cast(), want, len, fixed) };
-    // vm_mmap() errors come back as negative values.
-    if addr == 0 || addr > usize::MAX - 4095 {
-        pr_err!("kunit_vm_mmap of {} bytes failed ({:#x})\n", len, addr);
-        return Err(ENOMEM);
-    }
-    if fixed && addr != want {
-        pr_err!("MAP_FIXED mapping at {:#x} landed at {:#x}\n", want, addr);
-        return Err(EINVAL);
-    }
+    // valid file for the call; `addr` is valid for reads and writes.
+    let ret = unsafe {
+        delayed_rmap_map_shared(test.cast(), file.as_ptr().cast(), &mut addr, len, fixed)
+    };
+    to_result(ret).inspect_err(|e| {
+        pr_err!("kunit_vm_mmap of {} bytes failed: {:?}\n", len, e);
+    })?;
     Ok(addr)
 }
 
