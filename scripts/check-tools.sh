@@ -53,13 +53,15 @@ expect() {
 	local name=$1 want=$2 text=$3 out rc=0
 	shift 3
 	out=$("$@" 2>&1) || rc=$?
-	if [[ $rc == "$want" ]] && grep -qF -- "$text" <<<"$out"; then
+	# The whole text, newlines included (grep -F would take each line of a
+	# multi-line text as a pattern of its own, any one of them enough).
+	if [[ $rc == "$want" && $out == *"$text"* ]]; then
 		pass=$((pass + 1))
 		printf '  ok    %s\n' "$name"
 	else
 		fail=$((fail + 1))
 		printf '  FAIL  %s: exit status %s (want %s), output %s "%s":\n' "$name" "$rc" "$want" \
-			"$(grep -qF -- "$text" <<<"$out" && echo has || echo lacks)" "$text"
+			"$([[ $out == *"$text"* ]] && echo has || echo lacks)" "$text"
 		printf '%s\n' "$out" | tail -n 8 | sed 's/^/        /'
 	fi
 }
@@ -281,6 +283,15 @@ expect "a recorded pair (6.1 debug kernel without and with the fixes): passes" 0
 edit mm-regress.log "$M/with.log" '/^# running \.\/mremap_dontunmap$/,/^# \[PASS\]$/s/^# \[PASS\]$/# [FAIL]/'
 expect "a test that passed without the fixes fails with them: fails, named" 1 \
 	"not with them: ./mremap_dontunmap (FAIL)" mj "$T/mm-regress.log" "$M/without.log"
+# mm_runners <log>: the test, result, runner test rows the judge read
+# from <log> (judged against itself).
+mm_runners() {
+	rm -rf "$T/mm"
+	"$here/mm-selftests.sh" judge "$1" "$1" "$T/mm/summary.txt" >/dev/null
+	cat "$T/mm/with.tsv"
+}
+expect "7.x: the last test of a runner test is that runner's (its rerun runs it), not the next one's" 0 \
+	$'./droppable\tPASS\tksft_mmap.sh' mm_runners "$M/7.2-two-runners.log"
 # mm_rerun <log> <result>...: a rerun boot's log of ./mremap_dontunmap,
 # one run per result, as mm-selftests.sh's rerun script prints them.
 mm_rerun() {
@@ -352,7 +363,9 @@ kr_status() {
 	echo "status $rc"
 	cat "$T/prog.out"
 }
-expect "a lost write: exit=1 read, the verdict lines of the program kept" 0 $'status 1\nlost-write: remap_fixed: LOST' \
+expect "a lost write: exit=1 read" 0 "status 1" \
+	kr_status "$J/lost-write/nofix-amplified-1.log" run_lost_write.sh
+expect "a lost write: the verdict lines of the program kept" 0 "lost-write: remap_fixed: LOST (after 0.204 s" \
 	kr_status "$J/lost-write/nofix-amplified-1.log" run_lost_write.sh
 expect "a passed program: status 0" 0 "status 0" kr_status "$J/stale-tlb/6.1-run-1.log" stale_tlb
 edit skip.log "$J/stale-tlb/6.1-run-1.log" 's/^ok 1 selftests: delayed-rmap: stale_tlb$/ok 1 selftests: delayed-rmap: stale_tlb # SKIP/'

@@ -87,7 +87,7 @@ results() {
 		/^selftests: [^ ]+: [^ ]+$/ { runner = $3 }
 		/^running / && prev ~ /^-+$/ && length(prev) == length($0) {
 			if (cur != "") out()
-			cur = substr($0, 9); res = "NONE"; tot = kpass = kfail = kskip = 0
+			cur = substr($0, 9); cur_runner = runner; res = "NONE"; tot = kpass = kfail = kskip = 0
 		}
 		cur != "" && /^Totals: pass:[0-9]+ fail:[0-9]+ / {
 			tot++
@@ -106,7 +106,7 @@ results() {
 		function out(   k) {
 			k = cur; n[k]++
 			if (n[k] > 1) k = k " #" n[k]
-			printf "%s\t%s\t%s\n", k, res, runner
+			printf "%s\t%s\t%s\n", k, res, cur_runner
 		}
 		END { if (cur != "") out() }' "$1" >"$2"
 }
