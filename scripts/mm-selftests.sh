@@ -61,7 +61,7 @@
 # (framed by dashes) and the [PASS], [FAIL] or [SKIP] that follows; both
 # versions print them.  Kept next to <result>: <kernel>.log (the guest's
 # output), <kernel>.console.log, <kernel>.tsv (test, result, runner
-# test), compare.tsv (test, without, with); with reruns, <kernel>-rerun.log
+# test), compare.tsv (test, without, with, runner test); with reruns, <kernel>-rerun.log
 # (and .console.log), reruns.tsv (test, every result without, with) and
 # <kernel>-all.console.log (both boots' consoles, the ones compared);
 # klog.txt (the comparison), klog-without.txt (the reports of the run
@@ -158,42 +158,55 @@ rerun_pick() {
 # than half) of the runs with them.  Any other such test is flaky: named
 # in <result> with its results, not judged (a failure in one run in four
 # with the fixes and none in four without cannot be told from chance).
+# compare <log with> <log without> <dir>: <dir>/with.tsv and without.tsv
+# (results()) and compare.tsv: test, result without the fixes, result
+# with them (MISSING: not run), its runner test.
+compare() {
+	local with=$1 without=$2 art=$3
+	results "$with" "$art/with.tsv"
+	results "$without" "$art/without.tsv"
+	[[ -s $art/without.tsv ]] || die "no test result in $without: nothing to compare against"
+	[[ -s $art/with.tsv ]] || die "no test result in $with"
+	awk -F'\t' '
+		NR == FNR { w[$1] = $2; wr[$1] = $3; next }
+		{ o[$1] = $2; r[$1] = $3; order[++n] = $1 }
+		END {
+			for (i = 1; i <= n; i++) {
+				k = order[i]; printf "%s\t%s\t%s\t%s\n", k, o[k], (k in w) ? w[k] : "MISSING", r[k]
+			}
+			for (k in w) if (!(k in o)) printf "%s\tMISSING\t%s\t%s\n", k, w[k], wr[k]
+		}' "$art/with.tsv" "$art/without.tsv" >"$art/compare.tsv"
+}
+
+# regressed <compare.tsv>: its rows of the tests that passed without the
+# fixes and not with them.
+regressed() {
+	awk -F'\t' '$2 == "PASS" && $3 != "PASS"' "$1"
+}
+
 judge() {
 	local with=$1 without=$2 result=$3 rwith=${4:-} rwithout=${5:-} art nwith nwithout npass regress flaky
 	art=$(dirname "$result")
 	mkdir -p "$art"
-	results "$with" "$art/with.tsv"
-	results "$without" "$art/without.tsv"
+	compare "$with" "$without" "$art"
 	nwith=$(wc -l <"$art/with.tsv")
 	nwithout=$(wc -l <"$art/without.tsv")
-	((nwithout > 0)) || die "no test result in $without: nothing to compare against"
-	((nwith > 0)) || die "no test result in $with"
-	# test, result without the fixes, result with them (MISSING: not run).
-	awk -F'\t' '
-		NR == FNR { w[$1] = $2; next }
-		{ o[$1] = $2; order[++n] = $1 }
-		END {
-			for (i = 1; i <= n; i++) {
-				k = order[i]; printf "%s\t%s\t%s\n", k, o[k], (k in w) ? w[k] : "MISSING"
-			}
-			for (k in w) if (!(k in o)) printf "%s\tMISSING\t%s\n", k, w[k]
-		}' "$art/with.tsv" "$art/without.tsv" >"$art/compare.tsv"
 	npass=$(awk -F'\t' '$2 == "PASS" && $3 == "PASS"' "$art/compare.tsv" | wc -l)
 	echo "tests whose result differs, or that did not pass on both (without -> with):"
 	awk -F'\t' '!($2 == "PASS" && $3 == "PASS") { printf "    %-60s %s -> %s\n", $1, $2, $3 }' "$art/compare.tsv"
 	rm -f "$art/reruns.tsv"
 	if [[ -z $rwith ]]; then
-		regress=$(awk -F'\t' '$2 == "PASS" && $3 != "PASS" { printf "%s (%s), ", $1, $3 }' "$art/compare.tsv")
+		regress=$(regressed "$art/compare.tsv" | awk -F'\t' '{ printf "%s (%s), ", $1, $3 }')
 		flaky=
 	else
 		rerun_results "$rwith" "$art/with-rerun.tsv"
 		rerun_results "$rwithout" "$art/without-rerun.tsv"
 		# test, the results without the fixes, with them (the first run's first).
-		awk -F'\t' '
+		regressed "$art/compare.tsv" | awk -F'\t' '
 			FILENAME ~ /\/with-rerun\.tsv$/ { rw[$1] = rw[$1] " " $2; next }
 			FILENAME ~ /\/without-rerun\.tsv$/ { ro[$1] = ro[$1] " " $2; next }
-			$2 == "PASS" && $3 != "PASS" { printf "%s\t%s%s\t%s%s\n", $1, $2, ro[$1], $3, rw[$1] }' \
-			"$art/with-rerun.tsv" "$art/without-rerun.tsv" "$art/compare.tsv" >"$art/reruns.tsv"
+			{ printf "%s\t%s%s\t%s%s\n", $1, $2, ro[$1], $3, rw[$1] }' \
+			"$art/with-rerun.tsv" "$art/without-rerun.tsv" - >"$art/reruns.tsv"
 		local t o w
 		while IFS=$'\t' read -r t o w; do
 			[[ $o == *" "* ]] || die "no rerun of $t in $rwithout: cannot tell a flaky test from a regression"
@@ -393,9 +406,8 @@ fi
 # run_test() told to run only that test (MM_RERUN_ONLY, its "running"
 # title): the same setup as in the whole run, without the other tests.
 reruns=()
-mapfile -t cand < <(awk -F'\t' 'NR == FNR { w[$1] = $2; r[$1] = $3; next }
-	$2 == "PASS" && w[$1] != "PASS" { printf "%s\t%s\n", (r[$1] != "" ? r[$1] : $3), $1 }' \
-	"$art/with.tsv" "$art/without.tsv")
+compare "$art/with.log" "$art/without.log" "$art"
+mapfile -t cand < <(regressed "$art/compare.tsv" | awk -F'\t' '{ printf "%s\t%s\n", $4, $1 }')
 if ((${#cand[@]} && MM_RERUNS > 0)); then
 	{
 		echo '#!/bin/sh'
