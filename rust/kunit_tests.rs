@@ -584,6 +584,9 @@ struct Outcome {
     tables_left: usize,
     still_mapped: usize,
     clean: usize,
+    /// Whether the zap leaves the pages dirty (all but a truncation, which
+    /// drops the dirty flag with the page).
+    dirty_kept: bool,
     corrupt: usize,
     bad_refs: usize,
 }
@@ -716,6 +719,7 @@ fn run_part(kind: Kind, access: Access, how: Zap, nr: usize, zapped: usize) -> R
         tables_left: 0,
         still_mapped: 0,
         clean: 0,
+        dirty_kept: how != Zap::Truncate,
         corrupt: 0,
         bad_refs: 0,
     };
@@ -912,11 +916,12 @@ fn tables_freed_ok(name: &str, out: &Outcome) -> bool {
 }
 
 /// Reports the end state of `out`; true if every page ended unmapped,
-/// dirty, intact and (module pages) with the mapping's reference dropped.
+/// dirty (unless the zap drops the flag: a truncation), intact and (module
+/// pages) with the mapping's reference dropped.
 fn end_state_ok(name: &str, out: &Outcome) -> bool {
     let ok = out.not_flushed == 0
         && out.still_mapped == 0
-        && out.clean == 0
+        && (out.clean == 0 || !out.dirty_kept)
         && out.corrupt == 0
         && out.bad_refs == 0;
     if !ok {
@@ -962,23 +967,6 @@ fn flushes_ok(name: &str, out: &Outcome) -> bool {
     ok && out.outside == 0
 }
 
-/// Reports the end state of a truncation; true if every page ended
-/// unmapped and intact (a truncation drops the dirty flag with the page).
-fn truncated_ok(name: &str, out: &Outcome) -> bool {
-    let ok = out.not_flushed == 0 && out.still_mapped == 0 && out.corrupt == 0;
-    if !ok {
-        pr_err!(
-            "    # {}: {} pages: {} never flushed, {} still mapped, {} corrupt\n",
-            name,
-            out.nr,
-            out.not_flushed,
-            out.still_mapped,
-            out.corrupt
-        );
-    }
-    ok
-}
-
 /// Zaps dirty pages of each of `kinds` with `how` at `PATH_SIZES`,
 /// reporting each under `name` before any verdict; (every page in the rmap
 /// with its table attached at its flush, flush count within the bound, end
@@ -990,11 +978,7 @@ fn path_case(kinds: &[Kind], how: Zap, name: &str) -> Result<(bool, bool, bool)>
             let out = run(kind, Access::Write, how, nr)?;
             in_rmap &= in_rmap_at_flush(name, &out);
             bounded &= flushes_ok(name, &out);
-            end &= if how == Zap::Truncate {
-                truncated_ok(name, &out)
-            } else {
-                end_state_ok(name, &out)
-            };
+            end &= end_state_ok(name, &out);
         }
     }
     Ok((in_rmap, bounded, end))
