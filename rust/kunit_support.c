@@ -2,9 +2,9 @@
 /*
  * What the delayed_rmap_test module's KUnit suite needs and the kernel
  * crate of Linux 7.2 cannot reach: a shmem file and its pages
- * (<linux/shmem_fs.h> is not in its bindings), a shared mapping of a file
- * in the test's mm and madvise() there (the PROT_*, MAP_* and MADV_* values
- * of <linux/mman.h> are not either).
+ * (<linux/shmem_fs.h> is not in its bindings) and a shared mapping of a
+ * file in the test's mm (the PROT_* and MAP_* values of <linux/mman.h> are
+ * not either).
  */
 
 #include <kunit/test.h>
@@ -59,17 +59,4 @@ int delayed_rmap_map_shared(struct kunit *test, struct file *file, unsigned long
 void delayed_rmap_shmem_truncate(struct file *file)
 {
 	shmem_truncate_range(file_inode(file), 0, (loff_t)-1);
-}
-
-/*
- * madvise(@start, @len, @advice) in the current task's mm, as the system
- * call does it (do_madvise(), which the kernel exports to KUnit tests
- * only): 0 or a negative errno.  @dontneed selects MADV_DONTNEED, else
- * MADV_PAGEOUT, the two the suite uses.
- */
-int delayed_rmap_madvise(unsigned long start, size_t len, bool dontneed)
-{
-	if (!current->mm)
-		return -ENXIO;
-	return do_madvise(current->mm, start, len, dontneed ? MADV_DONTNEED : MADV_PAGEOUT);
 }

@@ -14,6 +14,5 @@ struct page *delayed_rmap_shmem_page(struct file *file, pgoff_t index);
 int delayed_rmap_map_shared(struct kunit *test, struct file *file, unsigned long *addr,
 			    unsigned long len, bool fixed);
 void delayed_rmap_shmem_truncate(struct file *file);
-int delayed_rmap_madvise(unsigned long start, size_t len, bool dontneed);
 
 #endif

@@ -2,8 +2,7 @@
 
 //! What the KUnit suite needs and the kernel crate cannot do, through the C
 //! functions of `kunit_support.c`: a shmem file, its pages and its
-//! truncation, a shared mapping of a file in the test's mm, and
-//! `madvise()` there (the kernel
+//! truncation, and a shared mapping of a file in the test's mm (the kernel
 //! crate's bindings of Linux 7.2 have neither `<linux/shmem_fs.h>` nor the
 //! values of `<linux/mman.h>`).
 
@@ -32,7 +31,6 @@ extern "C" {
         fixed: bool,
     ) -> c_int;
     fn delayed_rmap_shmem_truncate(file: *mut c_void);
-    fn delayed_rmap_madvise(start: usize, len: usize, dontneed: bool) -> c_int;
 }
 
 /// A shmem file of `size` bytes.
@@ -95,22 +93,4 @@ pub(crate) unsafe fn shmem_truncate(file: &File) {
     // SAFETY: `file` is a valid shmem file (the caller promises); the
     // function takes the locks it needs.
     unsafe { delayed_rmap_shmem_truncate(file.as_ptr().cast()) }
-}
-
-/// What `madvise()` to do.
-#[derive(Clone, Copy)]
-pub(crate) enum Advice {
-    /// `MADV_DONTNEED`: zap the range; frees the PTE tables it empties.
-    DontNeed,
-    /// `MADV_PAGEOUT`: reclaim the range's pages.
-    PageOut,
-}
-
-/// `madvise(start, len, advice)` in the current task's mm, as the system
-/// call does it; `ENXIO` if the task has no mm.
-pub(crate) fn madvise(start: usize, len: usize, advice: Advice) -> Result {
-    let dontneed = matches!(advice, Advice::DontNeed);
-    // SAFETY: Always safe to call: the function checks the task's mm and
-    // the range, and takes the locks it needs.
-    to_result(unsafe { delayed_rmap_madvise(start, len, dontneed) })
 }

@@ -84,12 +84,3 @@ pub(crate) unsafe fn hold_module(file: &File) -> Result {
     // the reference taken here keeps loaded while `file` uses them.
     to_result(unsafe { delayed_rmap_file_hold_module(file.as_ptr().cast(), fops.cast()) })
 }
-
-/// Whether `file` was opened through the device (its `open()`).
-#[cfg_attr(not(CONFIG_KUNIT = "y"), expect(dead_code))]
-pub(crate) fn is_ours(file: &File) -> bool {
-    // SAFETY: `file` is a valid file; its `f_op` does not change after
-    // `open()`.
-    let f_op = unsafe { (*file.as_ptr()).f_op };
-    core::ptr::eq(f_op, &OWNED_FOPS.0)
-}

@@ -4,8 +4,11 @@
 //! `page_state.c`: the kernel crate of Linux 7.2 has no accessor for them,
 //! and the C ones are static inline, which bindgen cannot call.
 
-use core::ffi::c_void;
-use kernel::page::Page;
+use core::{ffi::c_void, ptr::NonNull};
+use kernel::{
+    bindings,
+    page::{BorrowedPage, Page},
+};
 
 // Pages are passed as `void *`: `struct page` holds fields that are not
 // FFI-safe in Rust.
@@ -73,7 +76,7 @@ impl Inspect for Page {
 /// `page` is a valid page on which the caller holds a reference for the
 /// whole call.  The new reference is the caller's, to put once with
 /// [`put_page`].
-pub(crate) unsafe fn get_page(page: *mut kernel::bindings::page) {
+pub(crate) unsafe fn get_page(page: *mut bindings::page) {
     // SAFETY: The caller's reference keeps `page` valid during the call.
     unsafe { delayed_rmap_get_page(page.cast()) }
 }
@@ -85,8 +88,60 @@ pub(crate) unsafe fn get_page(page: *mut kernel::bindings::page) {
 /// The caller owns a reference to `page` (from [`get_page`] or handed over
 /// by whoever took it) and gives it up: it must not use the page through
 /// that reference again.
-pub(crate) unsafe fn put_page(page: *mut kernel::bindings::page) {
+pub(crate) unsafe fn put_page(page: *mut bindings::page) {
     // SAFETY: The caller's reference keeps `page` valid until this call
     // puts it.
     unsafe { delayed_rmap_put_page(page.cast()) }
+}
+
+/// A counted reference to a page owned elsewhere (the page cache, the
+/// device, a user mapping).  Dropping it puts the reference.
+///
+/// # Invariants
+///
+/// The pointer is a valid page on which `self` holds one reference.
+pub(crate) struct PageRef(NonNull<bindings::page>);
+
+// SAFETY: A page reference may be taken and put from any thread: the count
+// is atomic.
+unsafe impl Send for PageRef {}
+
+impl PageRef {
+    /// Takes another reference to `page`.
+    pub(crate) fn get(page: &Page) -> Self {
+        let ptr = page.as_ptr();
+        // SAFETY: `page` is a valid page, referenced by its owner, for the
+        // duration of the call; the new reference is ours, put in `drop()`,
+        // and keeps the page valid for the life of `Self`.
+        unsafe { get_page(ptr) };
+        // INVARIANT: The reference just taken is ours.
+        // SAFETY: `Page::as_ptr()` is never null (type invariant of `Page`).
+        Self(unsafe { NonNull::new_unchecked(ptr) })
+    }
+
+    /// Takes over a reference the caller owns.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a valid page on which the caller holds a reference that it
+    /// hands over to the returned value.
+    pub(crate) unsafe fn from_owned(ptr: NonNull<bindings::page>) -> Self {
+        // INVARIANT: The caller hands its reference over.
+        Self(ptr)
+    }
+
+    /// The page, for as long as `self` is borrowed.
+    pub(crate) fn page(&self) -> BorrowedPage<'_> {
+        // SAFETY: Our reference keeps the page valid for as long as `self`
+        // is borrowed.
+        unsafe { BorrowedPage::from_raw(self.0) }
+    }
+}
+
+impl Drop for PageRef {
+    fn drop(&mut self) {
+        // SAFETY: We own one reference to this page (type invariant) and
+        // give it up here, once.
+        unsafe { put_page(self.0.as_ptr()) };
+    }
 }

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The one thing of the delayed_rmap_test module that Rust cannot do through
- * bindings: walk an mm's page tables, whose accessors (pgd_offset(),
- * pmdp_get_lockless(), ...) are static inline or macros.
+ * What the delayed_rmap_test module needs of a user page table and Rust
+ * cannot do through bindings (the accessors are static inline or macros):
+ * which PTE table maps an address, and which page, with a reference.
  */
 
+#include <linux/irqflags.h>
 #include <linux/mm.h>
 #include <linux/pgtable.h>
 
@@ -14,29 +15,61 @@
  * The pfn of the PTE table that the PMD of @addr in @mm points to, or 0 if
  * there is none (no PMD, an empty one, or a huge page mapping).
  *
- * Takes no lock and does not touch the PTE table itself: the caller holds
- * the mmap lock of @mm, or a VMA lock covering @addr, so no page table
- * above the PMD can be freed under us; the PMD itself may change at any
- * time, which is what callers want to see.
+ * Takes no lock and may run concurrently with anything that changes or
+ * frees @mm's page tables (a zap freeing the tables it empties, khugepaged
+ * retracting one, munmap): it walks the way GUP-fast does, with interrupts
+ * off and each level read once, with the lockless accessors.  A page table
+ * is freed only after a TLB flush IPI, which cannot reach this CPU while
+ * its interrupts are off, or after an RCU grace period
+ * (CONFIG_MMU_GATHER_RCU_TABLE_FREE), which an interrupts-off section
+ * holds off; so every table the walk reaches stays allocated until it
+ * ends.  The caller keeps @mm itself (its pgd) allocated: a reference
+ * (mmgrab()) or a registered mmu_notifier.  Where there is no GUP-fast
+ * (CONFIG_HAVE_GUP_FAST), this discipline is not known to hold: 0.
  */
 unsigned long delayed_rmap_pte_table_pfn(struct mm_struct *mm, unsigned long addr)
 {
-	pgd_t *pgd = pgd_offset(mm, addr);
-	p4d_t *p4d;
-	pud_t *pud, pudval;
-	pmd_t pmdval;
+	unsigned long flags, pfn = 0;
+	pgd_t *pgdp, pgd;
+	p4d_t *p4dp, p4d;
+	pud_t *pudp, pud;
+	pmd_t pmd;
 
-	if (pgd_none(pgdp_get(pgd)))
+	if (!IS_ENABLED(CONFIG_HAVE_GUP_FAST))
 		return 0;
-	p4d = p4d_offset(pgd, addr);
-	if (p4d_none(p4dp_get(p4d)))
+	local_irq_save(flags);
+	pgdp = pgd_offset(mm, addr);
+	pgd = pgdp_get(pgdp);
+	if (pgd_none(pgd) || pgd_leaf(pgd))
+		goto out;
+	p4dp = p4d_offset_lockless(pgdp, pgd, addr);
+	p4d = p4dp_get(p4dp);
+	if (!p4d_present(p4d) || p4d_leaf(p4d))
+		goto out;
+	pudp = pud_offset_lockless(p4dp, p4d, addr);
+	pud = pudp_get(pudp);
+	if (!pud_present(pud) || pud_leaf(pud))
+		goto out;
+	pmd = pmdp_get_lockless(pmd_offset_lockless(pudp, pud, addr));
+	if (!pmd_present(pmd) || pmd_leaf(pmd))
+		goto out;
+	pfn = pmd_pfn(pmd);
+out:
+	local_irq_restore(flags);
+	return pfn;
+}
+
+/*
+ * The page mapped at user address @addr of the current task, with a
+ * reference for the caller, in *@pagep: 0, or -EFAULT if no page is mapped
+ * there that GUP can take (get_user_pages_fast(), which faults one in if
+ * needed; not for writing, so a clean page stays clean).
+ */
+int delayed_rmap_get_user_page(unsigned long addr, struct page **pagep)
+{
+	int got = get_user_pages_fast(addr & PAGE_MASK, 1, 0, pagep);
+
+	if (got == 1)
 		return 0;
-	pud = pud_offset(p4d, addr);
-	pudval = pudp_get(pud);
-	if (pud_none(pudval) || pud_leaf(pudval))
-		return 0;
-	pmdval = pmdp_get_lockless(pmd_offset(pud, addr));
-	if (!pmd_present(pmdval) || pmd_leaf(pmdval))
-		return 0;
-	return pmd_pfn(pmdval);
+	return got < 0 ? got : -EFAULT;
 }

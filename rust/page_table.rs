@@ -1,29 +1,47 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Which PTE table maps an address: the page table walk of `page_table.c`,
-//! which Rust cannot do through bindings (the accessors are static inline).
+//! A user page table, through the C functions of `page_table.c`, which Rust
+//! cannot write with bindings (the accessors are static inline): which PTE
+//! table maps an address, and which page.
 
-use core::ffi::c_void;
-use kernel::mm::MmWithUser;
+use super::page_state::PageRef;
+use core::{
+    ffi::{c_int, c_void},
+    ptr::{self, NonNull},
+};
+use kernel::{bindings, error::to_result, mm::Mm, prelude::*};
 
 extern "C" {
-    /// `mm` is a `struct mm_struct *`: passed as `void *`, as
-    /// `struct mm_struct` holds fields that are not FFI-safe in Rust.
+    /// `mm` is a `struct mm_struct *` and `pagep` a `struct page **`: passed
+    /// as `void *`, as those structs hold fields that are not FFI-safe in
+    /// Rust.
     fn delayed_rmap_pte_table_pfn(mm: *mut c_void, addr: usize) -> usize;
+    fn delayed_rmap_get_user_page(addr: usize, pagep: *mut *mut c_void) -> c_int;
 }
 
 /// The page frame number of the PTE table that the PMD of `addr` in `mm`
 /// points to, or `None` if there is none (no PMD, an empty one, a huge page
-/// mapping).  Takes no lock: the PMD may change right after.
-///
-/// # Safety
-///
-/// For the whole call, the caller holds the mmap lock of `mm`, or a VMA
-/// lock of a VMA of `mm` that covers `addr`: the page tables above the PMD
-/// must not be freed under the walk.
-pub(crate) unsafe fn pte_table_pfn(mm: &MmWithUser, addr: usize) -> Option<usize> {
-    // SAFETY: `mm` is a valid mm with users; the caller keeps the tables
-    // above the PMD of `addr` alive (see above), and the walk only reads.
+/// mapping, or an architecture without GUP-fast, whose lockless walk this
+/// is).  Takes no lock and may run concurrently with anything that changes
+/// or frees the page tables: the PMD may change right after.
+pub(crate) fn pte_table_pfn(mm: &Mm, addr: usize) -> Option<usize> {
+    // SAFETY: `mm` is a valid mm, its pgd allocated, while borrowed; the
+    // walk keeps every lower table it reads alive by itself (interrupts
+    // off, as GUP-fast) and only reads.
     let pfn = unsafe { delayed_rmap_pte_table_pfn(mm.as_raw().cast(), addr) };
     (pfn != 0).then_some(pfn)
+}
+
+/// A reference to the page mapped at user address `addr` of the current
+/// task (GUP, not for writing; a page not present is faulted in); `EFAULT`
+/// if there is none GUP can take.
+pub(crate) fn user_page(addr: usize) -> Result<PageRef> {
+    let mut page: *mut c_void = ptr::null_mut();
+    // SAFETY: `page` is valid for writes; the function checks `addr`
+    // against the current task's mm and takes the locks it needs.
+    to_result(unsafe { delayed_rmap_get_user_page(addr, &mut page) })?;
+    let page = NonNull::new(page.cast::<bindings::page>()).ok_or(EFAULT)?;
+    // SAFETY: GUP returned a valid page with a reference for us, which the
+    // `PageRef` takes over.
+    Ok(unsafe { PageRef::from_owned(page) })
 }

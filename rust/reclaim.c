@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * What the reclaim case of the delayed_rmap_test module (reclaim.rs) needs
- * and the kernel crate has no API for: a second CPU that has the test mm
- * loaded (a kthread), a file whose folios are on the file LRU, and a kprobe
- * that looks at a folio when the test thread's deferred TLB flush runs.
+ * What the reclaim watch of the delayed_rmap_test module (reclaim.rs, the
+ * DELAYED_RMAP_LRU_FILE and DELAYED_RMAP_PAGEOUT_* ioctls) needs and the
+ * kernel crate has no API for: a file whose folios are on the file LRU,
+ * and a kprobe that looks at a folio when the watched thread's deferred
+ * TLB flush runs.
  *
  * shrink_folio_list() unmaps a mapped folio with TTU_BATCH_FLUSH: when
  * another CPU has the mm loaded, the TLB flush of the cleared PTE is
@@ -14,121 +15,19 @@
  * clean while the other CPU keeps writing.
  */
 
-#include <kunit/test-bug.h>
-#include <kunit/test.h>
-#include <linux/completion.h>
-#include <linux/cpumask.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
 #include <linux/highmem.h>
 #include <linux/kprobes.h>
-#include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/mount.h>
 #include <linux/mutex.h>
 #include <linux/pagemap.h>
 #include <linux/pseudo_fs.h>
 #include <linux/sched.h>
-#include <linux/sched/mm.h>
-#include <linux/slab.h>
 
 #include "reclaim.h"
-
-/* --- A second CPU with the mm loaded ------------------------------------- */
-
-struct delayed_rmap_holder {
-	struct mm_struct *mm;
-	struct task_struct *thread;
-	struct completion loaded;
-	cpumask_var_t saved;	/* the affinity of the test thread */
-};
-
-static int holder_fn(void *data)
-{
-	struct delayed_rmap_holder *h = data;
-
-	kthread_use_mm(h->mm);
-	complete(&h->loaded);
-	/*
-	 * Sleep until stopped: the CPU goes idle with the mm still loaded
-	 * (lazily), so it stays in mm_cpumask() and reclaim, which sees a
-	 * remote CPU to flush, defers the flush.  Spinning would also keep it
-	 * there, but would hold off the RCU Tasks grace periods that kprobe
-	 * (un)registration waits for: a deadlock with the test thread.
-	 */
-	set_current_state(TASK_INTERRUPTIBLE);
-	while (!kthread_should_stop()) {
-		schedule();
-		set_current_state(TASK_INTERRUPTIBLE);
-	}
-	__set_current_state(TASK_RUNNING);
-	kthread_unuse_mm(h->mm);
-	return 0;
-}
-
-/*
- * Gives the current KUnit test thread its test mm (kunit_attach_mm()),
- * keeps the thread on the CPU it runs on, and loads the mm on another CPU
- * in a kthread that sleeps there until delayed_rmap_release_mm().  Folios
- * the thread adds to the page cache afterwards wait in this CPU's LRU
- * batch, which MADV_PAGEOUT drains (lru_add_drain()) before it isolates.
- */
-struct delayed_rmap_holder *delayed_rmap_hold_mm(void)
-{
-	struct delayed_rmap_holder *h;
-	unsigned int this_cpu, cpu;
-	int err;
-
-	err = kunit_attach_mm();
-	if (err)
-		return ERR_PTR(err);
-	h = kzalloc_obj(*h);
-	if (!h)
-		return ERR_PTR(-ENOMEM);
-	if (!zalloc_cpumask_var(&h->saved, GFP_KERNEL)) {
-		kfree(h);
-		return ERR_PTR(-ENOMEM);
-	}
-	cpumask_copy(h->saved, current->cpus_ptr);
-	h->mm = current->mm;
-	init_completion(&h->loaded);
-
-	this_cpu = raw_smp_processor_id();
-	err = set_cpus_allowed_ptr(current, cpumask_of(this_cpu));
-	if (err)
-		goto free;
-	/* Where we run now (set_cpus_allowed_ptr() moved us there). */
-	cpu = cpumask_any_but(cpu_online_mask, raw_smp_processor_id());
-	if (cpu >= nr_cpu_ids) {
-		err = -ENODEV;	/* needs a second CPU */
-		goto unpin;
-	}
-	h->thread = kthread_create(holder_fn, h, "delayed_rmap/%u", cpu);
-	if (IS_ERR(h->thread)) {
-		err = PTR_ERR(h->thread);
-		goto unpin;
-	}
-	kthread_bind(h->thread, cpu);
-	wake_up_process(h->thread);
-	wait_for_completion(&h->loaded);
-	return h;
-
-unpin:
-	set_cpus_allowed_ptr(current, h->saved);
-free:
-	free_cpumask_var(h->saved);
-	kfree(h);
-	return ERR_PTR(err);
-}
-
-void delayed_rmap_release_mm(struct delayed_rmap_holder *h)
-{
-	kthread_stop(h->thread);
-	set_cpus_allowed_ptr(current, h->saved);
-	free_cpumask_var(h->saved);
-	kfree(h);
-}
 
 /* --- A file on the file LRU ---------------------------------------------- */
 
@@ -174,11 +73,12 @@ static const struct file_operations lru_fops = {
 /*
  * A file of one page, read-write, on a pseudo filesystem of its own, whose
  * page (uptodate, zeroed, clean) is in the page cache and goes to the file
- * LRU.  Returns the file (one reference) and, in *@pagep, the page with a
- * reference of its own, or an ERR_PTR().  Swap-backed (shmem) folios would
- * not do: reclaim writes those with pageout(), which flushes first.
+ * LRU through this CPU's LRU batch (which MADV_PAGEOUT drains on this CPU
+ * before it isolates).  Returns the file (one reference) or an ERR_PTR().
+ * Swap-backed (shmem) folios would not do: reclaim writes those with
+ * pageout(), which flushes first.
  */
-struct file *delayed_rmap_lru_file(struct page **pagep)
+struct file *delayed_rmap_lru_file(void)
 {
 	struct vfsmount *mnt;
 	struct inode *inode;
@@ -212,7 +112,7 @@ struct file *delayed_rmap_lru_file(struct page **pagep)
 	folio_zero_range(folio, 0, folio_size(folio));
 	folio_mark_uptodate(folio);
 	folio_unlock(folio);
-	*pagep = folio_page(folio, 0);	/* our reference from the lookup */
+	folio_put(folio);	/* the page cache keeps its own */
 unmount:
 	kern_unmount(mnt);
 	return file;

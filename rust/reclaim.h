@@ -5,7 +5,6 @@
 
 struct file;
 struct page;
-struct delayed_rmap_holder;
 
 struct delayed_rmap_flushes {
 	unsigned int batch_flushes;	/* arch_tlbbatch_flush() by the thread */
@@ -14,9 +13,7 @@ struct delayed_rmap_flushes {
 	bool dirty_at_flush;
 };
 
-struct delayed_rmap_holder *delayed_rmap_hold_mm(void);
-void delayed_rmap_release_mm(struct delayed_rmap_holder *holder);
-struct file *delayed_rmap_lru_file(struct page **pagep);
+struct file *delayed_rmap_lru_file(void);
 bool delayed_rmap_page_locked(struct page *page);
 int delayed_rmap_watch_flushes(struct page *page);
 void delayed_rmap_unwatch_flushes(struct delayed_rmap_flushes *seen);

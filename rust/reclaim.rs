@@ -1,21 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The parts of the reclaim case that `reclaim.c` does in C, as the kernel
-//! crate has no API for them: a kthread that keeps the test mm loaded on a
-//! second CPU (so that reclaim defers its TLB flush), a file whose folios
-//! go to the file LRU (a pseudo filesystem), and a kprobe that looks at a
-//! folio when the test thread's deferred TLB flush runs.
+//! The reclaim watch, the parts `reclaim.c` does in C as the kernel crate
+//! has no API for them: a file whose folios go to the file LRU (a pseudo
+//! filesystem), and a kprobe that looks at a folio when the watched
+//! thread's deferred (batched) TLB flush runs.
+//!
+//! `shrink_folio_list()` unmaps a mapped folio with `TTU_BATCH_FLUSH`:
+//! when another CPU has the mm loaded, the TLB flush of the cleared PTE is
+//! deferred, and until that flush the folio is out of the rmap while a
+//! stale, writable TLB entry may still be written through.  A dirty folio
+//! must stay locked until the flush: unlocked, writeback could lock it,
+//! find no mapping to clean in `folio_mkclean()`, write it and mark it
+//! clean while the other CPU keeps writing.
 
+use super::page_state::PageRef;
 use core::{
     ffi::{c_int, c_void},
-    marker::PhantomData,
     ptr::NonNull,
 };
 use kernel::{
-    bindings,
     error::{from_err_ptr, to_result},
+    fs::File,
     page::Page,
     prelude::*,
+    sync::aref::ARef,
 };
 
 /// What a watch saw (`struct delayed_rmap_flushes`).
@@ -36,68 +44,23 @@ pub(crate) struct Flushes {
 // Pages and files are passed as `void *`: `struct page` and `struct file`
 // hold fields that are not FFI-safe in Rust.
 extern "C" {
-    fn delayed_rmap_hold_mm() -> *mut c_void;
-    fn delayed_rmap_release_mm(holder: *mut c_void);
-    fn delayed_rmap_lru_file(pagep: *mut *mut c_void) -> *mut c_void;
+    fn delayed_rmap_lru_file() -> *mut c_void;
     fn delayed_rmap_page_locked(page: *mut c_void) -> bool;
     fn delayed_rmap_watch_flushes(page: *mut c_void) -> c_int;
     fn delayed_rmap_unwatch_flushes(seen: *mut Flushes);
 }
 
-/// The current KUnit test thread's mm, loaded on a second CPU by a kthread
-/// that sleeps there, while the test thread stays on the CPU it ran on when
-/// this was created.  Dropping it stops the kthread and gives the thread
-/// back its affinity.  Not `Send`: it must be dropped by the thread that
-/// created it.
-///
-/// # Invariants
-///
-/// The pointer is a holder that `delayed_rmap_hold_mm()` returned on the
-/// thread that owns `self`, not released yet.
-pub(crate) struct MmHolder(NonNull<c_void>);
-
-impl MmHolder {
-    /// Gives the current KUnit test thread its test mm if it has none yet
-    /// (`kunit_attach_mm()`), then holds it as described above.  `EINVAL`
-    /// outside a KUnit test, `ENODEV` with a single online CPU.
-    pub(crate) fn new() -> Result<Self> {
-        // SAFETY: Always safe to call; null outside a KUnit test.
-        if unsafe { bindings::kunit_get_current_test() }.is_null() {
-            return Err(EINVAL);
-        }
-        // SAFETY: We run as a KUnit test thread (checked above), for which
-        // delayed_rmap_hold_mm() is made; it returns a holder or an ERR_PTR.
-        let holder = from_err_ptr(unsafe { delayed_rmap_hold_mm() })?;
-        // INVARIANT: A holder of this thread, released only by `drop()`.
-        NonNull::new(holder).map(Self).ok_or(EINVAL)
-    }
-}
-
-impl Drop for MmHolder {
-    fn drop(&mut self) {
-        // SAFETY: `self.0` came from delayed_rmap_hold_mm() on this thread
-        // (`Self` is not `Send`) and is released once, here.
-        unsafe { delayed_rmap_release_mm(self.0.as_ptr()) };
-    }
-}
-
-/// A file of one page (uptodate, zeroed, clean) whose folio is in the page
-/// cache and goes to the file LRU; no writeback.  Returns the file's raw
-/// pointer (one reference) and the page (a reference of its own), for the
-/// caller to wrap.
-///
-/// # Safety
-///
-/// The caller takes over both references: it must put each exactly once.
-pub(crate) unsafe fn lru_file() -> Result<(NonNull<bindings::file>, NonNull<bindings::page>)> {
-    let mut page: *mut c_void = core::ptr::null_mut();
-    // SAFETY: `page` is valid for writes; the function returns a file or
-    // an ERR_PTR, and sets `page` only on success.
-    let file = from_err_ptr(unsafe { delayed_rmap_lru_file(&mut page) })?;
-    match (NonNull::new(file), NonNull::new(page)) {
-        (Some(file), Some(page)) => Ok((file.cast(), page.cast())),
-        _ => Err(EINVAL),
-    }
+/// A file of one page (uptodate, zeroed, clean), read-write, whose folio is
+/// in the page cache and goes to the file LRU, through the current CPU's
+/// LRU batch; no writeback.  Mapping it shared and writing the page only
+/// sets the dirty bit of the PTE (no `page_mkwrite`).
+pub(crate) fn lru_file() -> Result<ARef<File>> {
+    // SAFETY: Always safe to call; it returns a file or an ERR_PTR.
+    let file = from_err_ptr(unsafe { delayed_rmap_lru_file() })?;
+    let file = NonNull::new(file.cast::<File>()).ok_or(ENOMEM)?;
+    // SAFETY: The file is valid with one reference, which we hand over to
+    // the `ARef`; `File` is a transparent `struct file`.
+    Ok(unsafe { ARef::from_raw(file) })
 }
 
 /// Whether the folio of `page` is locked.
@@ -108,40 +71,44 @@ pub(crate) fn page_locked(page: &Page) -> bool {
 
 /// Counts, while it lives, the deferred TLB flushes of the thread that
 /// created it, and looks at the folio of a page at them (see `Flushes`).
-/// One watch at a time (`EBUSY`); `EOPNOTSUPP` where reclaim has no
-/// batched flush or no kprobes.  Not `Send`: it watches the thread that
-/// created it.
+/// One watch at a time in the module (`EBUSY`); `EOPNOTSUPP` where reclaim
+/// has no batched flush or no kprobes.
 ///
 /// # Invariants
 ///
 /// The module's one watch (`delayed_rmap_watch_flushes()`) is running, for
-/// the thread that owns `self` and a page that outlives `'a`, until
-/// `stop()` or `drop()` ends it, once.
-pub(crate) struct FlushWatch<'a> {
-    _page: PhantomData<&'a Page>,
-    _thread: PhantomData<*mut ()>,
+/// the thread that created `self` and the page of `page` (which our
+/// reference keeps valid), until `stop()` or `drop()` ends it, once.
+pub(crate) struct FlushWatch {
+    page: PageRef,
 }
 
-impl<'a> FlushWatch<'a> {
+impl FlushWatch {
     /// Starts watching the current thread's deferred flushes, and `page`'s
     /// folio at them.
-    pub(crate) fn new(page: &'a Page) -> Result<Self> {
+    pub(crate) fn new(page: PageRef) -> Result<Self> {
         // SAFETY: `page` is a valid page, and stays valid while the watch
-        // (which borrows it) runs: the probe looks at its folio only then.
-        to_result(unsafe { delayed_rmap_watch_flushes(page.as_ptr().cast()) })?;
+        // runs: the watch owns the reference (the probe looks at the
+        // folio only until the watch ends).
+        to_result(unsafe { delayed_rmap_watch_flushes(page.page().as_ptr().cast()) })?;
         // INVARIANT: The watch runs, for this thread and `page`.
-        Ok(Self {
-            _page: PhantomData,
-            _thread: PhantomData,
-        })
+        Ok(Self { page })
     }
 
-    /// Ends the watch: what it saw.
-    pub(crate) fn stop(self) -> Flushes {
+    /// The watched page.
+    pub(crate) fn page(&self) -> &PageRef {
+        &self.page
+    }
+
+    /// Ends the watch: what it saw, and the page.
+    pub(crate) fn stop(self) -> (Flushes, PageRef) {
         let seen = Self::end();
-        // Ended: `drop()` must not end a watch that may be another's now.
-        core::mem::forget(self);
-        seen
+        let me = core::mem::ManuallyDrop::new(self);
+        // SAFETY: `me` is not dropped (`ManuallyDrop`): the page reference
+        // is moved out once, and `drop()`, which must not end a watch that
+        // may be another's now, does not run.
+        let page = unsafe { core::ptr::read(&me.page) };
+        (seen, page)
     }
 
     fn end() -> Flushes {
@@ -153,7 +120,7 @@ impl<'a> FlushWatch<'a> {
     }
 }
 
-impl Drop for FlushWatch<'_> {
+impl Drop for FlushWatch {
     fn drop(&mut self) {
         Self::end();
     }

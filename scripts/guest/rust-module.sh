@@ -5,14 +5,15 @@
 #   rust-module.sh <module.ko> <rust_device binary> <kernel log out>
 # Loads the module (its KUnit suite runs at load), runs the selftest
 # against its device, unloads it and writes the kernel log; exits with the
-# selftest's status, or 2 if the module would not load or unload.  The
-# host judges the kernel log (scripts/klog.py) and the suite.
+# selftest's status, or 2 if the module would not load or unload (and says
+# so: "rust-module: insmod failed" / "rmmod failed").  The host judges the
+# kernel log (scripts/klog.py), the suite and the selftest's TAP.
 set -u
 rc=0
 if insmod "$1"; then
 	"$2" || rc=$?
-	# Each open file holds the module; the last files of the KUnit suite,
-	# opened in the kernel, may still wait for their delayed fput().
+	# Each open file holds the module; a file the selftest closed last
+	# may still wait for its delayed fput().
 	n=0
 	until rmmod delayed_rmap_test; do
 		n=$((n + 1))
