@@ -107,7 +107,7 @@ help:
 	@echo '  measure-lost-write long form: MEASURE_RUNS x MEASURE_SECONDS per variant (not in check),'
 	@echo '                  on the kernels in MEASURE_KERNELS (stock nofix patched)'
 	@echo '  source-7.2      fetch Debian sid'"'"'s linux-source-7.x = LINUX7_VERSION (private apt state)'
-	@echo '  apply-7.2       apply patches/7.2 (do_madvise() exported to KUnit tests, for the Rust module)'
+	@echo '  apply-7.2       apply patches/7.2-fix to the 7.x tree'
 	@echo '  boot-7.2        boot the 7.x kernel and run CMD in the guest'
 	@echo '  module-7.2      build the Rust module (rust/) against the 7.x kernel, outside the repository'
 	@echo '  stock-7.2       unpack Debian sid'"'"'s stock 7.x (linux-binary-$$(STOCK7_RELEASE)) and prepare its module headers'
@@ -418,7 +418,6 @@ BINDGEN ?= $(or $(shell command -v bindgen 2>/dev/null),$(wildcard $(or $(CARGO_
 RUST_KMAKE_ARGS := LLVM=-19 RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc \
 	BINDGEN=$(BINDGEN) LIBCLANG_PATH=$(LIBCLANG_PATH)
 
-PATCHES_7 := $(REPO)/patches/7.2
 # The fix of the whole-table MADV_DONTNEED race, mainline-ready:
 # the 7.2 kernel of make check has it; kernel-7.2-nofix is the same kernel
 # with only this patch reverted.
@@ -430,11 +429,11 @@ RECLAIM_FIX_7_SUBJECT ?= $(RECLAIM_FIX_SUBJECT)
 source-7.2:
 	@$(S)/kernel-tree.sh fetch-sid '$(LINUX7_PKG)' '$(LINUX7_VERSION)' '$(TREE_7)' '$(DEB_DIR)'
 
-# patches/7.2-fix (the fix) and patches/7.2 (what the Rust module needs from
-# the kernel: do_madvise() exported to KUnit tests), applied with git am like
-# the 6.1 series.
+# patches/7.2-fix (the fixes), applied with git am like the 6.1 series.  The
+# Rust module needs nothing else from the tree: it builds against a plain
+# 7.2 (what the kernel crate lacks is in its own C files).
 apply-7.2: source-7.2
-	@$(S)/kernel-tree.sh apply '$(TREE_7)' '$(PATCHES_7_FIX)' '$(PATCHES_7)'
+	@$(S)/kernel-tree.sh apply '$(TREE_7)' '$(PATCHES_7_FIX)'
 
 kernel-7.2: apply-7.2
 	@mkdir -p '$(RESULTS)/$@' '$(BUILD_7)'; rm -f '$(RESULTS)/$@/summary.txt'
@@ -485,18 +484,19 @@ module-7.2: kernel-7.2
 	@$(MAKE) -s -C '$(BUILD_7)' M='$(REPO)' MO='$(MODULE_7)' $(RUST_KMAKE_ARGS) modules
 	@echo "module-7.2: $(MODULE_7)/rust/delayed_rmap_test.ko"
 
-# checkpatch --strict on patches/7.2 and patches/7.2-mutation, rustfmt and
+# checkpatch --strict on patches/7.2-fix and patches/7.2-mutation, rustfmt and
 # CLIPPY=1 on rust/.
 style-7.2: module-7.2
 	@mkdir -p '$(RESULTS)/$@'
 	@KMAKE_ARGS='$(RUST_KMAKE_ARGS)' $(S)/rust-style.sh '$(TREE_7)' '$(BUILD_7)' '$(BUILD_ROOT)/module-$(LINUX7_SERIES)-clippy' \
-		'$(RESULTS)/$@/summary.txt' '$(PATCHES_7_FIX)' '$(PATCHES_7)' '$(PATCHES_7_MUTATION)'
+		'$(RESULTS)/$@/summary.txt' '$(PATCHES_7_FIX)' '$(PATCHES_7_MUTATION)'
 
 # The Rust module in a 7.x guest: its KUnit suite (delayed_rmap, run at
 # load) and selftests/rust_device.c against its device.  On the kernel of
-# make kernel-7.2 (with patches/7.2-fix) everything passes; on the mutation kernel the
-# flush-order cases must fail; without patches/7.2-fix the whole-PTE-table
-# case (shmem_table_flush_order) must fail.
+# make kernel-7.2 (with patches/7.2-fix) everything passes; on the mutation
+# kernel the flush-order cases (the suite's, and the selftest's for the
+# module's pages and whole PTE tables) must fail; without patches/7.2-fix
+# the selftest's whole-PTE-table and pageout cases must fail.
 rust-module-7.2: module-7.2
 	@mkdir -p '$(RESULTS)/$@'
 	@$(S)/rust-module.sh upstream '$(TREE_7)' '$(BUILD_7)' '$(MODULE_7)/rust/delayed_rmap_test.ko' \

@@ -463,7 +463,8 @@ fn watch_range(w: &Watch) -> Result<(usize, usize, usize)> {
     w.start.checked_add(w.length).ok_or(EINVAL)?;
     let start = usize::try_from(w.start).map_err(|_| EINVAL)?;
     // Both at most `MAX_PAGES`.
-    Ok((start, (w.length / page) as usize, (w.zap_length / page) as usize))
+    let (nr, zapped) = ((w.length / page) as usize, (w.zap_length / page) as usize);
+    Ok((start, nr, zapped))
 }
 
 impl DelayedRmapDevice {
@@ -490,7 +491,8 @@ impl DelayedRmapDevice {
             if page.page().folio_mapcount() != 1 {
                 return Err(EINVAL);
             }
-            tables.push(page_table::pte_table_pfn(mm, addr).ok_or(EFAULT)?, GFP_KERNEL)?;
+            let table = page_table::pte_table_pfn(mm, addr).ok_or(EFAULT)?;
+            tables.push(table, GFP_KERNEL)?;
             pages.push(page, GFP_KERNEL)?;
         }
         let recorder = KBox::pin_init(

@@ -129,7 +129,8 @@ struct delayed_rmap_pageout {
  * (-EBUSY); -EFAULT: no page at addr; -EOPNOTSUPP: no batched flush or no
  * kprobes.
  */
-#define DELAYED_RMAP_PAGEOUT_WATCH	_IOWR(DELAYED_RMAP_IOC_MAGIC, 7, struct delayed_rmap_pageout)
+#define DELAYED_RMAP_PAGEOUT_WATCH \
+	_IOWR(DELAYED_RMAP_IOC_MAGIC, 7, struct delayed_rmap_pageout)
 /* End it and report (-ENXIO: no pageout watch on this file). */
 #define DELAYED_RMAP_PAGEOUT_END	_IOR(DELAYED_RMAP_IOC_MAGIC, 8, struct delayed_rmap_pageout)
 

@@ -402,7 +402,10 @@ mod tests {
     fn shmem_pages_end_state() -> Result {
         let mut ok = true;
         for nr in SIZES {
-            ok &= end_state_ok("shmem_pages_end_state", &run(Access::Write, Zap::Range, nr)?);
+            ok &= end_state_ok(
+                "shmem_pages_end_state",
+                &run(Access::Write, Zap::Range, nr)?,
+            );
         }
         assert!(ok);
         Ok(())

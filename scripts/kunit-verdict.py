@@ -279,19 +279,20 @@ def main():
     if took is not None:
         tally += f'; suite ran {took:.1f} s'
 
+    kind = 'kselftest' if top else 'kunit'
     print()
     for p in problems:
         print(f'kunit-verdict: {p}')
     if problems:
-        print(f'kunit {args.mode}: NOT AS EXPECTED ({len(problems)} problem(s)); {tally}')
+        print(f'{kind} {args.mode}: NOT AS EXPECTED ({len(problems)} problem(s)); {tally}')
         return 1
     if args.mode in FIXED_MODES:
-        print(f'kunit {args.mode}: suite {suite_name}: {len(expected)} cases, {tally}')
+        print(f'{kind} {args.mode}: suite {suite_name}: {len(expected)} cases, {tally}')
     elif must_fail:
-        print(f'kunit {args.mode}: suite {suite_name}: {", ".join(sorted(must_fail))} fail as '
+        print(f'{kind} {args.mode}: suite {suite_name}: {", ".join(sorted(must_fail))} fail as '
               f'required ({counts["FAIL"]} results), the other cases pass; {tally}')
     else:
-        print(f'kunit {args.mode}: suite {suite_name}: no case checks what this kernel lacks, '
+        print(f'{kind} {args.mode}: suite {suite_name}: no case checks what this kernel lacks, '
               f'all {len(expected)} pass; {tally}')
     return 0
 
