@@ -435,39 +435,7 @@ impl DelayedRmapDevice {
         vma.zap_vma_range(start + range.offset as usize, range.length as usize);
         Ok(())
     }
-}
 
-/// A new LRU file (`reclaim::lru_file()`) installed as a file descriptor of
-/// the caller, close-on-exec: the descriptor.
-fn lru_file_fd() -> Result<isize> {
-    // Reserved first: once the file exists, nothing may fail.
-    let fd = FileDescriptorReservation::get_unused_fd_flags(bindings::O_CLOEXEC)?;
-    let file = reclaim::lru_file()?;
-    let nr = fd.reserved_fd();
-    fd.fd_install(file);
-    Ok(nr as isize)
-}
-
-/// Checks that `w` is a watchable range: (start, pages, zapped pages).
-fn watch_range(w: &Watch) -> Result<(usize, usize, usize)> {
-    let page = PAGE_SIZE as u64;
-    if w.length == 0
-        || w.start % page != 0
-        || w.length % page != 0
-        || w.zap_length % page != 0
-        || w.zap_length > w.length
-        || w.length / page > MAX_PAGES as u64
-    {
-        return Err(EINVAL);
-    }
-    w.start.checked_add(w.length).ok_or(EINVAL)?;
-    let start = usize::try_from(w.start).map_err(|_| EINVAL)?;
-    // Both at most `MAX_PAGES`.
-    let (nr, zapped) = ((w.length / page) as usize, (w.zap_length / page) as usize);
-    Ok((start, nr, zapped))
-}
-
-impl DelayedRmapDevice {
     /// Starts the flush recorder over `w` in the caller's mm.
     fn watch(&self, w: Watch) -> Result {
         if !cfg!(CONFIG_X86_64) {
@@ -559,6 +527,36 @@ impl DelayedRmapDevice {
         fill_pageout(&mut state, &page, &seen);
         Ok(state)
     }
+}
+
+/// A new LRU file (`reclaim::lru_file()`) installed as a file descriptor of
+/// the caller, close-on-exec: the descriptor.
+fn lru_file_fd() -> Result<isize> {
+    // Reserved first: once the file exists, nothing may fail.
+    let fd = FileDescriptorReservation::get_unused_fd_flags(bindings::O_CLOEXEC)?;
+    let file = reclaim::lru_file()?;
+    let nr = fd.reserved_fd();
+    fd.fd_install(file);
+    Ok(nr as isize)
+}
+
+/// Checks that `w` is a watchable range: (start, pages, zapped pages).
+fn watch_range(w: &Watch) -> Result<(usize, usize, usize)> {
+    let page = PAGE_SIZE as u64;
+    if w.length == 0
+        || w.start % page != 0
+        || w.length % page != 0
+        || w.zap_length % page != 0
+        || w.zap_length > w.length
+        || w.length / page > MAX_PAGES as u64
+    {
+        return Err(EINVAL);
+    }
+    w.start.checked_add(w.length).ok_or(EINVAL)?;
+    let start = usize::try_from(w.start).map_err(|_| EINVAL)?;
+    // Both at most `MAX_PAGES`.
+    let (nr, zapped) = ((w.length / page) as usize, (w.zap_length / page) as usize);
+    Ok((start, nr, zapped))
 }
 
 /// `state` with the state of `page`'s folio and what a watch `seen`.
