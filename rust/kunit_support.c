@@ -12,7 +12,6 @@
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
-#include <linux/sched.h>
 #include <linux/shmem_fs.h>
 
 #include "kunit_support.h"
