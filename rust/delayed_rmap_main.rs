@@ -451,18 +451,15 @@ impl DelayedRmapDevice {
         let task = kernel::current!();
         let mm = task.mm().ok_or(ENXIO)?;
         let mut pages = KVVec::with_capacity(nr, GFP_KERNEL)?;
-        let mut tables = KVVec::with_capacity(nr, GFP_KERNEL)?;
         for i in 0..nr {
-            let addr = start + i * PAGE_SIZE;
-            let page = page_table::user_page(addr)?;
+            let page = page_table::user_page(start + i * PAGE_SIZE)?;
             // Mapped once, here: the recorder's "in the rmap" is "mapped".
             if page.page().folio_mapcount() != 1 {
                 return Err(EINVAL);
             }
-            let table = page_table::pte_table_pfn(mm, addr).ok_or(EFAULT)?;
-            tables.push(table, GFP_KERNEL)?;
             pages.push(page, GFP_KERNEL)?;
         }
+        let tables = page_table::pte_tables(mm, start, nr)?;
         let recorder = KBox::pin_init(
             FlushRecorder::new(mm, start, zapped, pages, tables)?,
             GFP_KERNEL,

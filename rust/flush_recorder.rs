@@ -35,10 +35,10 @@ use kernel::{
 };
 
 /// PTEs per page table (4 KiB pages, 64-bit).
-pub(crate) const PTRS_PER_PTE: usize = 512;
+const PTRS_PER_PTE: usize = 512;
 
 /// Bytes one PTE table maps.
-pub(crate) const PMD_SIZE: usize = PTRS_PER_PTE * PAGE_SIZE;
+const PMD_SIZE: usize = PTRS_PER_PTE * PAGE_SIZE;
 
 /// The end x86 passes for a flush of the whole mm (`TLB_FLUSH_ALL`, -1UL),
 /// with start 0.

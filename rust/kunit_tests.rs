@@ -30,10 +30,10 @@
 // Where the gate is off, the helpers of the cases are unused.
 #![cfg_attr(not(CONFIG_X86_64), allow(dead_code, unused_imports))]
 use super::{
-    flush_recorder::{EndState, FlushRecorder, Summary, PMD_SIZE},
+    flush_recorder::{EndState, FlushRecorder, Summary},
     kunit_support,
     page_state::{Inspect as _, PageRef},
-    page_table::pte_table_pfn,
+    page_table::pte_tables,
 };
 use kernel::{
     alloc::flags::GFP_KERNEL,
@@ -136,19 +136,6 @@ fn truncate_shmem(file: &File) {
     unsafe { kunit_support::shmem_truncate(file) };
 }
 
-/// The PTE table (pfn) of every page of `[addr, addr + nr pages)` in the
-/// current mm; `ENXIO` if a page has none.
-fn tables_of(addr: usize, nr: usize) -> Result<KVVec<usize>> {
-    let task = kernel::current!();
-    let mm = task.mm().ok_or(ENXIO)?;
-    let mut tables = KVVec::with_capacity(nr, GFP_KERNEL)?;
-    for i in 0..nr {
-        let table = pte_table_pfn(mm, addr + i * PAGE_SIZE);
-        tables.push(table.ok_or(ENXIO)?, GFP_KERNEL)?;
-    }
-    Ok(tables)
-}
-
 /// Zaps `[addr, addr + len)` of the current mm: `zap_vma_range()`.
 fn zap(addr: usize, len: usize) -> Result {
     let task = kernel::current!();
@@ -235,11 +222,9 @@ fn run_part(access: Access, how: Zap, nr: usize, zapped: usize) -> Result<Outcom
         watched.push(PageRef::get(&page.page()), GFP_KERNEL)?;
         pages.push(page, GFP_KERNEL)?;
     }
-    let tables = tables_of(addr, nr)?;
-    let nr_tables = (addr + nr * PAGE_SIZE - 1) / PMD_SIZE - addr / PMD_SIZE + 1;
-
     let task = kernel::current!();
     let mm = task.mm().ok_or(ENXIO)?;
+    let tables = pte_tables(mm, addr, nr)?;
     let recorder = KBox::pin_init(
         FlushRecorder::new(mm, addr, zapped, watched, tables)?,
         GFP_KERNEL,
@@ -273,7 +258,8 @@ fn run_part(access: Access, how: Zap, nr: usize, zapped: usize) -> Result<Outcom
         nr: zapped,
         seen,
         end,
-        max_flushes: nr_tables + zapped.div_ceil(DELAYED_CAPACITY),
+        // One per PTE table the pages were mapped by, one per full gather.
+        max_flushes: end.tables + zapped.div_ceil(DELAYED_CAPACITY),
         dirty_kept: how != Zap::Truncate,
         corrupt,
     })

@@ -76,7 +76,7 @@ impl Inspect for Page {
 /// `page` is a valid page on which the caller holds a reference for the
 /// whole call.  The new reference is the caller's, to put once with
 /// [`put_page`].
-pub(crate) unsafe fn get_page(page: *mut bindings::page) {
+unsafe fn get_page(page: *mut bindings::page) {
     // SAFETY: The caller's reference keeps `page` valid during the call.
     unsafe { delayed_rmap_get_page(page.cast()) }
 }
@@ -88,7 +88,7 @@ pub(crate) unsafe fn get_page(page: *mut bindings::page) {
 /// The caller owns a reference to `page` (from [`get_page`] or handed over
 /// by whoever took it) and gives it up: it must not use the page through
 /// that reference again.
-pub(crate) unsafe fn put_page(page: *mut bindings::page) {
+unsafe fn put_page(page: *mut bindings::page) {
     // SAFETY: The caller's reference keeps `page` valid until this call
     // puts it.
     unsafe { delayed_rmap_put_page(page.cast()) }

@@ -9,7 +9,9 @@ use core::{
     ffi::{c_int, c_void},
     ptr::{self, NonNull},
 };
-use kernel::{bindings, error::to_result, mm::Mm, prelude::*};
+use kernel::{
+    alloc::flags::GFP_KERNEL, bindings, error::to_result, mm::Mm, page::PAGE_SIZE, prelude::*,
+};
 
 extern "C" {
     /// `mm` is a `struct mm_struct *` and `pagep` a `struct page **`: passed
@@ -30,6 +32,17 @@ pub(crate) fn pte_table_pfn(mm: &Mm, addr: usize) -> Option<usize> {
     // off, as GUP-fast) and only reads.
     let pfn = unsafe { delayed_rmap_pte_table_pfn(mm.as_raw().cast(), addr) };
     (pfn != 0).then_some(pfn)
+}
+
+/// The PTE table (pfn) of each of the `nr` pages from `start` in `mm`;
+/// `EFAULT` if a page has none.
+pub(crate) fn pte_tables(mm: &Mm, start: usize, nr: usize) -> Result<KVVec<usize>> {
+    let mut tables = KVVec::with_capacity(nr, GFP_KERNEL)?;
+    for i in 0..nr {
+        let table = pte_table_pfn(mm, start + i * PAGE_SIZE).ok_or(EFAULT)?;
+        tables.push(table, GFP_KERNEL)?;
+    }
+    Ok(tables)
 }
 
 /// A reference to the page mapped at user address `addr` of the current

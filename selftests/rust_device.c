@@ -518,8 +518,21 @@ static int watch_end(int fd, struct delayed_rmap_watch_result *r)
 }
 
 /*
+ * The most flushes a zap of n pages from p may take: one per PTE table
+ * (dirty file pages force a flush at the end of each) and one per full
+ * delayed-rmap gather.
+ */
+static uint64_t max_flushes(const void *p, size_t n, long page)
+{
+	uintptr_t first = (uintptr_t)p / PMD_BYTES;
+	uintptr_t last = ((uintptr_t)p + n * page - 1) / PMD_BYTES;
+
+	return (last - first + 1) + (n + DELAYED_CAPACITY - 1) / DELAYED_CAPACITY;
+}
+
+/*
  * Threads of this process that keep running on the other CPUs while a
- * watched zap runs, each storing into a buffer of its own: the mm is live
+ * watched zap runs, each counting in a variable of its own: the mm is live
  * there, so each TLB flush of the zap is a shootdown.
  */
 #define NR_SPINNERS 2
@@ -527,20 +540,15 @@ static int watch_end(int fd, struct delayed_rmap_watch_result *r)
 struct spinners {
 	pthread_t thread[NR_SPINNERS];
 	int stop;
-	volatile uint64_t buf[NR_SPINNERS][64];
 };
 
 static void *spin(void *arg)
 {
 	struct spinners *s = arg;
-	volatile uint64_t *b = s->buf[0];
-	int i;
+	volatile uint64_t n = 0;
 
-	for (i = 0; i < NR_SPINNERS; i++)
-		if (pthread_equal(pthread_self(), s->thread[i]))
-			b = s->buf[i];
 	while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED))
-		b[0]++;
+		n++;
 	return NULL;
 }
 
@@ -568,10 +576,10 @@ static void spinners_stop(struct spinners *s)
  * Reports a watch's result for a zap of nr pages; returns
  * the number of failed checks: every zapped page flushed, in the rmap with
  * its table attached at its flush; no ranged flush outside the zap; at
- * least one flush and at most max_flushes; the pages unmapped and dirty.
+ * least one flush and at most most; the pages unmapped and dirty.
  */
 static int watch_failures(struct __test_metadata *_metadata, size_t nr,
-			  const struct delayed_rmap_watch_result *r, uint64_t max_flushes)
+			  const struct delayed_rmap_watch_result *r, uint64_t most)
 {
 	int bad = 0;
 
@@ -596,11 +604,11 @@ static int watch_failures(struct __test_metadata *_metadata, size_t nr,
 	}
 	if (r->pages != nr || r->zapped != nr || r->not_flushed ||
 	    r->in_rmap_at_flush + r->out_of_rmap_at_flush != nr ||
-	    r->flushes < 1 || r->flushes > max_flushes || r->still_mapped || r->clean) {
+	    r->flushes < 1 || r->flushes > most || r->still_mapped || r->clean) {
 		TH_LOG("%zu pages: %llu watched, %llu never flushed, %llu flushes (expected 1..%llu), %llu still mapped, %llu clean",
 		       nr, (unsigned long long)r->pages,
 		       (unsigned long long)r->not_flushed, (unsigned long long)r->flushes,
-		       (unsigned long long)max_flushes, (unsigned long long)r->still_mapped,
+		       (unsigned long long)most, (unsigned long long)r->still_mapped,
 		       (unsigned long long)r->clean);
 		bad++;
 	}
@@ -628,7 +636,7 @@ TEST_F(dev, module_pages_flush_order)
 	int failures = 0;
 
 	for (k = 0; k < sizeof(zap_sizes) / sizeof(zap_sizes[0]); k++) {
-		uint64_t max_flushes;
+		uint64_t most;
 		char *p;
 		int fd;
 
@@ -644,14 +652,11 @@ TEST_F(dev, module_pages_flush_order)
 		EXPECT_EQ(0, zap(fd, 0, n * self->page));
 		spinners_stop(&sp);
 		ASSERT_EQ(0, watch_end(fd, &r));
-		max_flushes = (((uintptr_t)p + n * self->page - 1) / PMD_BYTES -
-			       (uintptr_t)p / PMD_BYTES + 1) +
-			      (n + DELAYED_CAPACITY - 1) / DELAYED_CAPACITY;
-		failures += watch_failures(_metadata, n, &r, max_flushes);
+		most = max_flushes(p, n, self->page);
+		failures += watch_failures(_metadata, n, &r, most);
 		if (!r.out_of_rmap_at_flush && !r.detached_at_flush)
 			TH_LOG("%zu pages: all in the rmap, page table attached, at their TLB flush; %llu flushes (at most %llu)",
-			       n, (unsigned long long)r.flushes,
-			       (unsigned long long)max_flushes);
+			       n, (unsigned long long)r.flushes, (unsigned long long)most);
 		bad_pages = 0;
 		for (i = 0; i < n; i++) {
 			ASSERT_EQ(0, page_state(fd, i, &st));
@@ -695,7 +700,7 @@ TEST_F(dev, shmem_table_flush_order)
 	for (k = 0; k < sizeof(table_sizes) / sizeof(table_sizes[0]); k++) {
 		for (round = 0; round < TABLE_ROUNDS; round++) {
 			size_t mapped, first, corrupt = 0;
-			uint64_t word, max_flushes;
+			uint64_t word;
 			char *base, *p;
 			int mfd;
 
@@ -717,9 +722,8 @@ TEST_F(dev, shmem_table_flush_order)
 			EXPECT_EQ(0, madvise(p, n * self->page, MADV_DONTNEED));
 			spinners_stop(&sp);
 			ASSERT_EQ(0, watch_end(self->fd, &r));
-			max_flushes = (n + PTRS_PER_PTE - 1) / PTRS_PER_PTE +
-				      (n + DELAYED_CAPACITY - 1) / DELAYED_CAPACITY;
-			failures += watch_failures(_metadata, n, &r, max_flushes);
+			failures += watch_failures(_metadata, n, &r,
+						   max_flushes(p, n, self->page));
 			if (r.tables - r.tables_left != n / PTRS_PER_PTE) {
 				TH_LOG("%zu pages: %llu of %llu page tables freed, expected %zu",
 				       n, (unsigned long long)(r.tables - r.tables_left),
